@@ -1,0 +1,16 @@
+//! The sample domain's types. Every input is parsed into a validated newtype at the edge of the app: once a
+//! handler holds a `Handle` or a `PostBody`, it is valid. Parse errors are messages for the client.
+
+mod ids;
+mod page_limit;
+mod post;
+mod text;
+mod timestamp;
+mod user;
+
+pub use ids::{PostId, UserId};
+pub use page_limit::PageLimit;
+pub use post::Post;
+pub use text::{DisplayName, Handle, PostBody};
+pub use timestamp::Timestamp;
+pub use user::User;

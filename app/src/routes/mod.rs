@@ -1,0 +1,43 @@
+//! The HTTP API: one axum `Router`, identical in every host (Lambda, container, tests).
+
+pub mod acting_user;
+mod cache_control;
+mod error;
+mod extract;
+mod likes;
+mod posts;
+mod users;
+
+use axum::{
+    Router,
+    extract::DefaultBodyLimit,
+    handler::Handler,
+    http::{Method, Uri},
+    middleware::from_fn_with_state,
+    routing::{get, post, put},
+};
+
+pub use error::ApiError;
+
+use crate::state::AppState;
+
+/// Every route of API v1 with the standard layers (request ids, logs, timeouts, metrics, problem+json).
+pub fn router(state: AppState) -> Router {
+    let idempotent = from_fn_with_state(state.idempotency.clone(), kit::idempotency::middleware);
+    let (timeout, max_body) = (state.config.request_timeout, state.config.max_body_bytes);
+    let routes = Router::new()
+        .route("/v1/users", post(users::create))
+        .route("/v1/users/{id}", get(users::get))
+        .route("/v1/users/{id}/posts", get(posts::by_author))
+        .route("/v1/posts", get(posts::latest).post(posts::create.layer(idempotent)))
+        .route("/v1/posts/{id}", get(posts::get))
+        .route("/v1/posts/{id}/like", put(likes::like).delete(likes::unlike))
+        .fallback(not_found)
+        .layer(DefaultBodyLimit::max(max_body))
+        .with_state(state);
+    kit::http_layers::with_standard_layers(routes, timeout)
+}
+
+async fn not_found(method: Method, uri: Uri) -> ApiError {
+    ApiError::NotFound(format!("no route for {method} {}", uri.path()))
+}

@@ -1,0 +1,125 @@
+//! `POST /v1/posts` (idempotent with `Idempotency-Key`), `GET /v1/posts/{id}`, `GET /v1/posts` (global latest),
+//! `GET /v1/users/{id}/posts` (author timeline).
+
+use axum::{
+    Json,
+    extract::State,
+    http::{StatusCode, header},
+    response::IntoResponse,
+};
+use serde::{Deserialize, Serialize};
+
+use super::{
+    acting_user::ActingUser,
+    cache_control,
+    error::{ApiError, Validator},
+    extract::{ApiJson, PageQuery, PathId},
+};
+use crate::{
+    models::{Post, PostBody, PostId, UserId},
+    state::AppState,
+    store::{Page, StoreError},
+};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewPost {
+    body: String,
+}
+
+/// A page of posts as sent: `next_cursor` is absent on the last page.
+#[derive(Serialize)]
+pub struct PostPage {
+    items: Vec<Post>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_cursor: Option<String>,
+}
+
+/// The feed position a cursor carries.
+#[derive(Serialize, Deserialize)]
+struct Position {
+    after: String,
+}
+
+fn cursor_scope_latest() -> &'static str {
+    "latest"
+}
+
+fn cursor_scope_author(author: UserId) -> String {
+    format!("author:{author}")
+}
+
+impl AppState {
+    fn after(&self, scope: &str, query: &PageQuery) -> Result<Option<String>, ApiError> {
+        query
+            .cursor()
+            .map(|cursor| self.cursors.decode::<Position>(scope, cursor).map(|p| p.after))
+            .transpose()
+            .map_err(Into::into)
+    }
+
+    fn page(&self, scope: &str, page: Page<Post>) -> PostPage {
+        let next_cursor = page.next.map(|after| self.cursors.encode(scope, &Position { after }));
+        PostPage {
+            items: page.items,
+            next_cursor,
+        }
+    }
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    ActingUser(author): ActingUser,
+    ApiJson(input): ApiJson<NewPost>,
+) -> Result<impl IntoResponse, ApiError> {
+    let mut validator = Validator::default();
+    let Some(body) = validator.check("body", PostBody::parse(&input.body)) else {
+        return Err(validator.into_error());
+    };
+    let post = state.store.create_post(author, &body).await.map_err(|err| match err {
+        StoreError::UserNotFound => ApiError::ProfileRequired,
+        other => other.into(),
+    })?;
+    let location = format!("/v1/posts/{}", post.id);
+    Ok((
+        StatusCode::CREATED,
+        cache_control::PRIVATE,
+        [(header::LOCATION, location)],
+        Json(post),
+    ))
+}
+
+pub async fn get(State(state): State<AppState>, id: PathId) -> Result<impl IntoResponse, ApiError> {
+    let id = id.parse(PostId::parse, "post")?;
+    let post = state
+        .store
+        .get_post(id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no post has the id {id}")))?;
+    Ok((cache_control::POST, Json(post)))
+}
+
+pub async fn latest(State(state): State<AppState>, query: PageQuery) -> Result<impl IntoResponse, ApiError> {
+    let scope = cursor_scope_latest();
+    let limit = query.limit()?;
+    let after = state.after(scope, &query)?;
+    let page = state.store.latest_posts(after.as_deref(), limit).await?;
+    Ok((cache_control::FEED, Json(state.page(scope, page))))
+}
+
+pub async fn by_author(
+    State(state): State<AppState>,
+    id: PathId,
+    query: PageQuery,
+) -> Result<impl IntoResponse, ApiError> {
+    let author = id.parse(UserId::parse, "user")?;
+    let scope = cursor_scope_author(author);
+    let limit = query.limit()?;
+    let after = state.after(&scope, &query)?;
+    let page = state.store.author_posts(author, after.as_deref(), limit).await?;
+    // An empty first page may mean there is no such user: tell the client so instead of an empty list.
+    if page.items.is_empty() && after.is_none() && state.store.get_user(author).await?.is_none() {
+        return Err(ApiError::NotFound(format!("no user has the id {author}")));
+    }
+    Ok((cache_control::FEED, Json(state.page(&scope, page))))
+}

@@ -1,0 +1,65 @@
+//! `POST /v1/users`, `GET /v1/users/{id}`.
+
+use axum::{
+    Json,
+    extract::State,
+    http::{StatusCode, header},
+    response::IntoResponse,
+};
+use serde::Deserialize;
+
+use super::{
+    cache_control,
+    error::{ApiError, Validator},
+    extract::{ApiJson, PathId},
+};
+use crate::{
+    models::{DisplayName, Handle, UserId},
+    state::AppState,
+    store::StoreError,
+};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewUser {
+    handle: String,
+    display_name: String,
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    ApiJson(input): ApiJson<NewUser>,
+) -> Result<impl IntoResponse, ApiError> {
+    let mut validator = Validator::default();
+    let handle = validator.check("handle", Handle::parse(&input.handle));
+    let display_name = validator.check("display_name", DisplayName::parse(&input.display_name));
+    let (Some(handle), Some(display_name)) = (handle, display_name) else {
+        return Err(validator.into_error());
+    };
+
+    let user = state
+        .store
+        .create_user(&handle, &display_name)
+        .await
+        .map_err(|err| match err {
+            StoreError::HandleTaken => ApiError::HandleTaken(handle.as_str().to_owned()),
+            other => other.into(),
+        })?;
+    let location = format!("/v1/users/{}", user.id);
+    Ok((
+        StatusCode::CREATED,
+        cache_control::PRIVATE,
+        [(header::LOCATION, location)],
+        Json(user),
+    ))
+}
+
+pub async fn get(State(state): State<AppState>, id: PathId) -> Result<impl IntoResponse, ApiError> {
+    let id = id.parse(UserId::parse, "user")?;
+    let user = state
+        .store
+        .get_user(id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("no user has the id {id}")))?;
+    Ok((cache_control::PROFILE, Json(user)))
+}

@@ -1,0 +1,61 @@
+//! Every key of the single table, in one place (see `docs/data-model.md`).
+
+use kit::{
+    dynamo::{Item, key},
+    shard::sharded_key,
+};
+
+use crate::models::{Handle, PostId, UserId};
+
+pub const GSI1: &str = "gsi1";
+
+pub fn user(id: UserId) -> Item {
+    key(format!("USER#{id}"), "PROFILE")
+}
+
+pub fn handle(handle: &Handle) -> Item {
+    key(format!("HANDLE#{}", handle.as_str()), "HANDLE")
+}
+
+pub fn post(id: PostId) -> Item {
+    key(format!("POST#{id}"), "POST")
+}
+
+/// GSI1 partition of an author's timeline; its sort key is the post's feed position.
+pub fn author_timeline(author: UserId) -> String {
+    format!("AUTHOR#{author}")
+}
+
+/// Partition of one shard of the global latest index; its sort key is the post's feed position.
+pub fn latest_shard(shard: u16) -> String {
+    sharded_key("LATEST", shard)
+}
+
+pub fn like(post: PostId, user: UserId) -> Item {
+    key(format!("POST#{post}"), format!("LIKE#{user}"))
+}
+
+pub fn like_counter(post: PostId, shard: u16) -> Item {
+    key(sharded_key(&format!("POST#{post}#LIKES"), shard), "COUNT")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use kit::dynamo::s;
+
+    #[test]
+    fn key_shapes_match_the_data_model() {
+        let post_id = PostId::parse("01JDQ3X7Y8Z9ABCDEFGHJKMNPQ").unwrap();
+        let user_id = UserId::parse("01JDQ3X7Y8Z9ABCDEFGHJKMNPR").unwrap();
+        assert_eq!(post(post_id)["pk"], s("POST#01JDQ3X7Y8Z9ABCDEFGHJKMNPQ"));
+        assert_eq!(like(post_id, user_id)["sk"], s("LIKE#01JDQ3X7Y8Z9ABCDEFGHJKMNPR"));
+        assert_eq!(
+            like_counter(post_id, 3)["pk"],
+            s("POST#01JDQ3X7Y8Z9ABCDEFGHJKMNPQ#LIKES#3")
+        );
+        assert_eq!(latest_shard(15), "LATEST#15");
+        assert_eq!(handle(&Handle::parse("Ada").unwrap())["pk"], s("HANDLE#ada"));
+        assert_eq!(user(user_id)["sk"], s("PROFILE"));
+    }
+}

@@ -1,0 +1,46 @@
+//! The global latest feed, the hottest read and write path: each post is copied into one of N partitions
+//! `LATEST#{shard}` (shard = stable hash of the post id), sort key = feed position. A page queries all N shards
+//! in parallel, each for at most limit+1 entries older than the cursor, and k-way merges them newest first.
+//! Spreading writes over N partitions keeps any one under DynamoDB's per-partition write limit.
+
+use futures::future::try_join_all;
+use itertools::Itertools;
+use kit::{
+    dynamo::{Item, s},
+    shard::ShardCount,
+};
+
+use super::{FeedPartition, Page, Store, StoreError, keys};
+use crate::models::{PageLimit, Post};
+
+/// The index entry of `post`: a full copy, so a page needs no further reads.
+pub(super) fn entry(post: &Post, shards: ShardCount) -> Result<Item, StoreError> {
+    let mut item: Item = serde_dynamo::to_item(post)?;
+    item.insert(
+        "pk".into(),
+        s(keys::latest_shard(shards.calculated(&post.id.to_string()))),
+    );
+    item.insert("sk".into(), s(post.feed_position()));
+    item.insert("entity".into(), s("latest"));
+    Ok(item)
+}
+
+impl Store {
+    /// The newest posts of everyone older than the feed position `after` (or the newest), at most `limit`.
+    pub async fn latest_posts(&self, after: Option<&str>, limit: PageLimit) -> Result<Page<Post>, StoreError> {
+        let shards = self.latest_shards.all().map(|shard| {
+            let feed = FeedPartition {
+                index: None,
+                pk: "pk",
+                sk: "sk",
+                value: keys::latest_shard(shard),
+            };
+            self.read_feed(feed, after, limit)
+        });
+        let per_shard = try_join_all(shards).await?;
+        let merged = per_shard
+            .into_iter()
+            .kmerge_by(|a, b| a.feed_position() > b.feed_position());
+        Ok(Page::newest_first(merged.take(limit.get() + 1).collect(), limit))
+    }
+}

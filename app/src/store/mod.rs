@@ -1,0 +1,137 @@
+//! The single DynamoDB table behind the sample app (layout in `docs/data-model.md`): one `Store` with a
+//! module per access pattern. Every method is one or a few DynamoDB calls; none scans.
+
+mod keys;
+mod latest_index;
+mod like_counter;
+mod posts;
+mod timeline;
+mod users;
+
+use std::sync::Arc;
+
+use aws_sdk_dynamodb::Client;
+use kit::{dynamo::DynamoError, shard::ShardCount};
+
+pub use like_counter::LikeChange;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("the handle is already taken")]
+    HandleTaken,
+    #[error("no such user")]
+    UserNotFound,
+    #[error("no such post")]
+    PostNotFound,
+    #[error(transparent)]
+    Dynamo(#[from] DynamoError),
+    #[error("a stored item could not be read: {0}")]
+    Corrupt(#[from] serde_dynamo::Error),
+    #[error("the table is in an unexpected state: {0}")]
+    Inconsistent(&'static str),
+}
+
+impl<E, R> From<aws_sdk_dynamodb::error::SdkError<E, R>> for StoreError
+where
+    aws_sdk_dynamodb::Error: From<aws_sdk_dynamodb::error::SdkError<E, R>>,
+{
+    fn from(err: aws_sdk_dynamodb::error::SdkError<E, R>) -> Self {
+        Self::Dynamo(err.into())
+    }
+}
+
+/// A page of a newest-first list and the feed position to continue after, if there is more.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next: Option<String>,
+}
+
+/// A partition read newest first by its feed-position sort key: an author's timeline (GSI1) or a latest shard.
+pub(crate) struct FeedPartition {
+    index: Option<&'static str>,
+    pk: &'static str,
+    sk: &'static str,
+    value: String,
+}
+
+impl Store {
+    /// Up to `limit + 1` posts of `feed` older than the feed position `after` (or the newest), newest first.
+    async fn read_feed(
+        &self,
+        feed: FeedPartition,
+        after: Option<&str>,
+        limit: crate::models::PageLimit,
+    ) -> Result<Vec<crate::models::Post>, StoreError> {
+        let condition = match after {
+            Some(_) => format!("{} = :pk AND {} < :after", feed.pk, feed.sk),
+            None => format!("{} = :pk", feed.pk),
+        };
+        let mut query = self
+            .db
+            .query()
+            .table_name(self.table())
+            .set_index_name(feed.index.map(Into::into))
+            .key_condition_expression(condition)
+            .expression_attribute_values(":pk", kit::dynamo::s(feed.value))
+            .scan_index_forward(false)
+            .limit(limit.get() as i32 + 1);
+        if let Some(after) = after {
+            query = query.expression_attribute_values(":after", kit::dynamo::s(after));
+        }
+        let output = query.send().await?;
+        Ok(serde_dynamo::from_items(output.items.unwrap_or_default())?)
+    }
+}
+
+impl Page<crate::models::Post> {
+    /// Builds a page from up to `limit + 1` posts, newest first: the extra one only says there is more.
+    fn newest_first(mut posts: Vec<crate::models::Post>, limit: crate::models::PageLimit) -> Self {
+        let more = posts.len() > limit.get();
+        posts.truncate(limit.get());
+        let next = if more {
+            posts.last().map(crate::models::Post::feed_position)
+        } else {
+            None
+        };
+        Self { items: posts, next }
+    }
+}
+
+#[derive(Clone)]
+pub struct Store {
+    db: Client,
+    table: Arc<str>,
+    like_shards: ShardCount,
+    latest_shards: ShardCount,
+}
+
+impl Store {
+    pub fn new(db: Client, table: impl Into<Arc<str>>, like_shards: ShardCount, latest_shards: ShardCount) -> Self {
+        Self {
+            db,
+            table: table.into(),
+            like_shards,
+            latest_shards,
+        }
+    }
+
+    pub fn client(&self) -> &Client {
+        &self.db
+    }
+
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
+    /// Readiness: one cheap read proves the table is reachable with this process's credentials.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.db
+            .get_item()
+            .table_name(self.table())
+            .set_key(Some(kit::dynamo::key("HEALTH", "PING")))
+            .send()
+            .await?;
+        Ok(())
+    }
+}

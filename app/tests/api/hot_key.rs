@@ -1,0 +1,70 @@
+//! A viral post: 10 000 likes from 10 000 users, concurrently. The count must be exact and the writes spread
+//! evenly over the counter shards (no shard above 1.25/N of the likes).
+
+use axum::http::{Method, StatusCode};
+use futures::{StreamExt, stream};
+use kit::dynamo::batch_get;
+use stampede_tests::TestApp;
+
+const LIKES: usize = 10_000;
+const CONCURRENCY: usize = 64;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn ten_thousand_likes_on_one_post_spread_over_every_shard() {
+    let app = TestApp::new().await;
+    let author = app.create_user().await["id"].as_str().unwrap().to_owned();
+    let post = app.create_post(&author, "going viral").await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let path = format!("/v1/posts/{post}/like");
+
+    let started = std::time::Instant::now();
+    let statuses: Vec<StatusCode> = stream::iter(0..LIKES)
+        .map(|_| {
+            let (app, path) = (app.clone(), path.clone());
+            async move {
+                let fan = ulid::Ulid::generate().to_string();
+                app.call(Method::PUT, &path, &[("x-user-id", &fan)], None).await.status
+            }
+        })
+        .buffer_unordered(CONCURRENCY)
+        .collect()
+        .await;
+    let elapsed = started.elapsed();
+    assert!(
+        statuses.iter().all(|s| *s == StatusCode::NO_CONTENT),
+        "some likes failed"
+    );
+    println!(
+        "{LIKES} likes in {elapsed:.1?} ({:.0} likes/s through the router against the emulator)",
+        LIKES as f64 / elapsed.as_secs_f64()
+    );
+
+    let like_count = app.get(&format!("/v1/posts/{post}")).await.json()["like_count"]
+        .as_i64()
+        .unwrap();
+    assert_eq!(like_count, LIKES as i64);
+
+    let shards = app.state.config.like_shards;
+    let keys = shards
+        .all()
+        .map(|s| kit::dynamo::key(format!("POST#{post}#LIKES#{s}"), "COUNT"))
+        .collect();
+    let counters = batch_get(app.state.store.client(), app.state.store.table(), keys)
+        .await
+        .unwrap();
+    let counts: Vec<i64> = counters
+        .iter()
+        .map(|c| c["likes"].as_n().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(counts.len(), shards.get() as usize, "every shard must be used");
+    assert_eq!(counts.iter().sum::<i64>(), LIKES as i64);
+    let max_share = *counts.iter().max().unwrap() as f64 / LIKES as f64;
+    let bound = 1.25 / f64::from(shards.get());
+    println!("shard counts {counts:?}; max share {max_share:.4} (bound {bound:.4})");
+    assert!(
+        max_share <= bound,
+        "hottest shard took {max_share:.4} of the likes, above {bound:.4}"
+    );
+}

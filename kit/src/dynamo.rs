@@ -1,0 +1,240 @@
+//! DynamoDB patterns every single-table store needs: attribute shorthands, BatchGetItem with retry of
+//! unprocessed keys, and TransactWriteItems with retry of transaction conflicts and readable cancellation reasons.
+
+use std::{collections::HashMap, time::Duration};
+
+use aws_sdk_dynamodb::{
+    Client,
+    error::SdkError,
+    operation::transact_write_items::{TransactWriteItemsError, builders::TransactWriteItemsFluentBuilder},
+    types::{AttributeValue, ConditionCheck, Delete, KeysAndAttributes, Put, TransactWriteItem, Update},
+};
+
+pub type Item = HashMap<String, AttributeValue>;
+
+/// BatchGetItem takes at most this many keys per call.
+const BATCH_GET_LIMIT: usize = 100;
+/// Attempts at unprocessed keys or conflicting transactions before giving up.
+const MAX_ATTEMPTS: u32 = 6;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DynamoError {
+    #[error(transparent)]
+    Sdk(Box<aws_sdk_dynamodb::Error>),
+    #[error("DynamoDB left {0} keys unprocessed after {MAX_ATTEMPTS} attempts (throttled)")]
+    Unprocessed(usize),
+    #[error("transaction still conflicting with concurrent writes after {MAX_ATTEMPTS} attempts")]
+    Contended,
+}
+
+impl DynamoError {
+    /// Capacity trouble that clears on its own: the right answer is 503 with Retry-After, not 500.
+    pub fn is_overload(&self) -> bool {
+        use aws_sdk_dynamodb::Error as E;
+        match self {
+            Self::Unprocessed(_) | Self::Contended => true,
+            Self::Sdk(e) => matches!(
+                e.as_ref(),
+                E::ProvisionedThroughputExceededException(_)
+                    | E::RequestLimitExceeded(_)
+                    | E::ThrottlingException(_)
+                    | E::LimitExceededException(_)
+            ),
+        }
+    }
+}
+
+impl<E, R> From<SdkError<E, R>> for DynamoError
+where
+    aws_sdk_dynamodb::Error: From<SdkError<E, R>>,
+{
+    fn from(err: SdkError<E, R>) -> Self {
+        Self::Sdk(Box::new(err.into()))
+    }
+}
+
+/// A string attribute.
+pub fn s(value: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(value.into())
+}
+
+/// A number attribute.
+pub fn n(value: impl ToString) -> AttributeValue {
+    AttributeValue::N(value.to_string())
+}
+
+/// A primary key (`pk`, `sk`).
+pub fn key(pk: impl Into<String>, sk: impl Into<String>) -> Item {
+    HashMap::from([("pk".to_owned(), s(pk)), ("sk".to_owned(), s(sk))])
+}
+
+fn built<T>(result: Result<T, aws_sdk_dynamodb::error::BuildError>) -> T {
+    // The builders below always set every required field; a failure here is a programming error.
+    result.expect("transaction item has its required fields")
+}
+
+/// Optional expression attribute names and values of a transaction item.
+#[derive(Debug, Default, Clone)]
+pub struct Expr {
+    names: HashMap<String, String>,
+    values: Item,
+}
+
+impl Expr {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn name(mut self, placeholder: &str, name: &str) -> Self {
+        self.names.insert(placeholder.to_owned(), name.to_owned());
+        self
+    }
+
+    pub fn value(mut self, placeholder: &str, value: AttributeValue) -> Self {
+        self.values.insert(placeholder.to_owned(), value);
+        self
+    }
+
+    fn names(&self) -> Option<HashMap<String, String>> {
+        (!self.names.is_empty()).then(|| self.names.clone())
+    }
+
+    fn values(&self) -> Option<Item> {
+        (!self.values.is_empty()).then(|| self.values.clone())
+    }
+}
+
+/// A transactional put, optionally conditional.
+pub fn tx_put(table: &str, item: Item, condition: Option<&str>) -> TransactWriteItem {
+    let put = Put::builder()
+        .table_name(table)
+        .set_item(Some(item))
+        .set_condition_expression(condition.map(Into::into));
+    TransactWriteItem::builder().put(built(put.build())).build()
+}
+
+/// A transactional condition on an item that is not written.
+pub fn tx_check(table: &str, key: Item, condition: &str) -> TransactWriteItem {
+    let check = ConditionCheck::builder()
+        .table_name(table)
+        .set_key(Some(key))
+        .condition_expression(condition);
+    TransactWriteItem::builder()
+        .condition_check(built(check.build()))
+        .build()
+}
+
+/// A transactional update.
+pub fn tx_update(table: &str, key: Item, update: &str, expr: Expr) -> TransactWriteItem {
+    let update = Update::builder()
+        .table_name(table)
+        .set_key(Some(key))
+        .update_expression(update)
+        .set_expression_attribute_names(expr.names())
+        .set_expression_attribute_values(expr.values());
+    TransactWriteItem::builder().update(built(update.build())).build()
+}
+
+/// A transactional delete, optionally conditional.
+pub fn tx_delete(table: &str, key: Item, condition: Option<&str>) -> TransactWriteItem {
+    let delete = Delete::builder()
+        .table_name(table)
+        .set_key(Some(key))
+        .set_condition_expression(condition.map(Into::into));
+    TransactWriteItem::builder().delete(built(delete.build())).build()
+}
+
+/// Exponential backoff with full jitter: 0..(25 ms × 2^attempt), capped at 1.6 s.
+async fn backoff(attempt: u32) {
+    let cap_ms = (25u64 << attempt.min(6)).min(1600);
+    tokio::time::sleep(Duration::from_millis(rand::random_range(0..=cap_ms))).await;
+}
+
+/// Reads every key, in chunks of 100, retrying unprocessed keys with backoff. Order of results is unspecified;
+/// missing items are simply absent.
+pub async fn batch_get(client: &Client, table: &str, keys: Vec<Item>) -> Result<Vec<Item>, DynamoError> {
+    let mut items = Vec::with_capacity(keys.len());
+    for chunk in keys.chunks(BATCH_GET_LIMIT) {
+        let mut pending = chunk.to_vec();
+        let mut attempt = 0;
+        while !pending.is_empty() {
+            if attempt == MAX_ATTEMPTS {
+                return Err(DynamoError::Unprocessed(pending.len()));
+            }
+            if attempt > 0 {
+                backoff(attempt).await;
+            }
+            let request = built(KeysAndAttributes::builder().set_keys(Some(pending)).build());
+            let output = client.batch_get_item().request_items(table, request).send().await?;
+            if let Some(mut found) = output.responses {
+                items.extend(found.remove(table).unwrap_or_default());
+            }
+            pending = output
+                .unprocessed_keys
+                .and_then(|mut unprocessed| unprocessed.remove(table))
+                .map(|k| k.keys)
+                .unwrap_or_default();
+            attempt += 1;
+        }
+    }
+    Ok(items)
+}
+
+/// Why each item of a cancelled transaction failed, in request order (`None` for items that did not fail).
+fn cancellation_reasons(err: &SdkError<TransactWriteItemsError, impl std::fmt::Debug>) -> Option<Vec<Option<String>>> {
+    match err.as_service_error()? {
+        TransactWriteItemsError::TransactionCanceledException(e) => Some(
+            e.cancellation_reasons()
+                .iter()
+                .map(|r| r.code().filter(|c| *c != "None").map(str::to_owned))
+                .collect(),
+        ),
+        _ => None,
+    }
+}
+
+/// The outcome of a transaction: committed, or cancelled because conditions failed.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Transaction {
+    Committed,
+    /// Which items' conditions failed, by their position in the request.
+    ConditionsFailed(Vec<bool>),
+}
+
+impl Transaction {
+    /// Whether item `index` failed its condition (false for a committed transaction).
+    pub fn failed_at(&self, index: usize) -> bool {
+        matches!(self, Self::ConditionsFailed(failed) if failed.get(index) == Some(&true))
+    }
+}
+
+/// Sends a transaction, retrying with backoff while it is cancelled only by conflicts with concurrent
+/// transactions on the same items (the hot-key case). Cancellations by failed conditions are an outcome;
+/// any other cancellation (throttling, validation) is an error.
+pub async fn transact_write(request: TransactWriteItemsFluentBuilder) -> Result<Transaction, DynamoError> {
+    let mut attempt = 0;
+    loop {
+        let err = match request.clone().send().await {
+            Ok(_) => return Ok(Transaction::Committed),
+            Err(err) => err,
+        };
+        let Some(reasons) = cancellation_reasons(&err) else {
+            return Err(err.into());
+        };
+        let failed: Vec<bool> = reasons
+            .iter()
+            .map(|r| r.as_deref() == Some("ConditionalCheckFailed"))
+            .collect();
+        if failed.contains(&true) {
+            return Ok(Transaction::ConditionsFailed(failed));
+        }
+        if !reasons.iter().flatten().all(|code| code == "TransactionConflict") {
+            return Err(err.into());
+        }
+        attempt += 1;
+        if attempt == MAX_ATTEMPTS {
+            return Err(DynamoError::Contended);
+        }
+        backoff(attempt).await;
+    }
+}

@@ -1,0 +1,320 @@
+//! `Idempotency-Key` for unsafe requests, stored in DynamoDB: a retried request replays the first response
+//! instead of doing the work twice. This is what makes it safe for a client, or the edge failing over between
+//! upstreams, to resend a write.
+//!
+//! Semantics (after the IETF httpapi idempotency-key draft): the first request with a key claims a record and
+//! runs; its response (if not a 5xx) is stored for `ttl`. A repeat with the same key and the same body gets the
+//! stored response with `Idempotent-Replayed: true`; while the first is still running it gets 409; with a
+//! different body it gets 422. Keys are scoped per caller, method and path, so two users never collide.
+
+use std::{
+    collections::HashMap,
+    sync::Arc,
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
+
+use aws_sdk_dynamodb::{Client, types::AttributeValue};
+use axum::{
+    body::{Body, Bytes},
+    extract::{Request, State},
+    http::{HeaderMap, HeaderName, HeaderValue, StatusCode, header, request::Parts},
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
+use base64::{Engine, engine::general_purpose::STANDARD};
+use sha2::{Digest, Sha256};
+
+use crate::{
+    dynamo::{DynamoError, Item, key, n, s},
+    problem::{Problem, ProblemType, types},
+};
+
+pub const HEADER: &str = "idempotency-key";
+pub const REPLAYED_HEADER: &str = "idempotent-replayed";
+const MAX_KEY_LEN: usize = 255;
+/// Response headers worth replaying; the rest (dates, request ids) belong to the original exchange.
+const REPLAYED_HEADERS: [HeaderName; 3] = [header::CONTENT_TYPE, header::LOCATION, header::CACHE_CONTROL];
+
+pub const INVALID_KEY: ProblemType = ProblemType::new(
+    "invalid-idempotency-key",
+    "The Idempotency-Key header must be 1 to 255 visible ASCII characters",
+    StatusCode::BAD_REQUEST,
+);
+pub const KEY_REUSED: ProblemType = ProblemType::new(
+    "idempotency-key-reused",
+    "This Idempotency-Key was already used for a different request body",
+    StatusCode::UNPROCESSABLE_ENTITY,
+);
+pub const IN_PROGRESS: ProblemType = ProblemType::new(
+    "request-in-progress",
+    "A request with this Idempotency-Key is still being processed",
+    StatusCode::CONFLICT,
+);
+
+/// Which caller a request belongs to (e.g. the authenticated user); `None` leaves the request alone (it will
+/// be rejected as unauthenticated further in).
+pub type ScopeFn = dyn Fn(&Parts) -> Option<String> + Send + Sync;
+
+/// Records in a DynamoDB table with string keys `pk`/`sk`, one item per (scope, key).
+#[derive(Clone)]
+pub struct Idempotency {
+    client: Client,
+    table: Arc<str>,
+    scope: Arc<ScopeFn>,
+    /// How long a completed response is replayed.
+    pub ttl: Duration,
+    /// How long a claim protects a running request; after that a retry may take over (the first one crashed).
+    pub lock: Duration,
+    /// Requests with larger bodies are refused (413) rather than fingerprinted.
+    pub max_body: usize,
+}
+
+impl Idempotency {
+    pub fn new(client: Client, table: impl Into<Arc<str>>, scope: Arc<ScopeFn>) -> Self {
+        Self {
+            client,
+            table: table.into(),
+            scope,
+            ttl: Duration::from_secs(24 * 3600),
+            lock: Duration::from_secs(30),
+            max_body: 64 * 1024,
+        }
+    }
+}
+
+/// A claimed record, or the reason the request must not run.
+enum Claim {
+    Acquired,
+    Replay(Response),
+    InProgress,
+    Mismatch,
+}
+
+fn now() -> Duration {
+    SystemTime::now().duration_since(UNIX_EPOCH).expect("clock after 1970")
+}
+
+fn sha256_hex(parts: &[&[u8]]) -> String {
+    let mut hasher = Sha256::new();
+    for part in parts {
+        hasher.update((part.len() as u64).to_be_bytes());
+        hasher.update(part);
+    }
+    hex::encode(hasher.finalize())
+}
+
+fn valid_key(value: &HeaderValue) -> Option<&str> {
+    let key = value.to_str().ok()?;
+    (1..=MAX_KEY_LEN)
+        .contains(&key.len())
+        .then_some(key)
+        .filter(|k| k.bytes().all(|b| b.is_ascii_graphic()))
+}
+
+impl Idempotency {
+    fn record_key(id: &str) -> Item {
+        key(format!("IDEMPOTENCY#{id}"), "REQUEST")
+    }
+
+    async fn claim(&self, id: &str, fingerprint: &str) -> Result<Claim, DynamoError> {
+        let now = now();
+        let mut item = Self::record_key(id);
+        item.extend([
+            ("status".to_owned(), s("in_progress")),
+            ("fingerprint".to_owned(), s(fingerprint)),
+            ("expires_at".to_owned(), n((now + self.ttl).as_secs())),
+            ("locked_until".to_owned(), n((now + self.lock).as_millis())),
+        ]);
+        let put = self
+            .client
+            .put_item()
+            .table_name(&*self.table)
+            .set_item(Some(item))
+            .condition_expression(
+                "attribute_not_exists(pk) OR expires_at < :now_s OR (#status = :in_progress AND locked_until < :now_ms)",
+            )
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":now_s", n(now.as_secs()))
+            .expression_attribute_values(":now_ms", n(now.as_millis()))
+            .expression_attribute_values(":in_progress", s("in_progress"))
+            .send()
+            .await;
+        match put {
+            Ok(_) => return Ok(Claim::Acquired),
+            Err(err)
+                if err
+                    .as_service_error()
+                    .is_some_and(|e| e.is_conditional_check_failed_exception()) => {}
+            Err(err) => return Err(err.into()),
+        }
+        let existing = self
+            .client
+            .get_item()
+            .table_name(&*self.table)
+            .set_key(Some(Self::record_key(id)))
+            .consistent_read(true)
+            .send()
+            .await?
+            .item
+            .unwrap_or_default();
+        let text = |name: &str| existing.get(name).and_then(|v| v.as_s().ok()).map(String::as_str);
+        Ok(match (text("fingerprint"), text("status")) {
+            (Some(f), _) if f != fingerprint => Claim::Mismatch,
+            (Some(_), Some("completed")) => Claim::Replay(stored_response(&existing)),
+            // In progress, or the record expired and vanished between the two calls: let the client retry.
+            _ => Claim::InProgress,
+        })
+    }
+
+    async fn complete(
+        &self,
+        id: &str,
+        status: StatusCode,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> Result<(), DynamoError> {
+        let stored_headers: HashMap<String, AttributeValue> = REPLAYED_HEADERS
+            .iter()
+            .filter_map(|name| Some((name.as_str().to_owned(), s(headers.get(name)?.to_str().ok()?))))
+            .collect();
+        self.client
+            .update_item()
+            .table_name(&*self.table)
+            .set_key(Some(Self::record_key(id)))
+            .update_expression(
+                "SET #status = :completed, response_status = :code, response_headers = :headers, response_body = :body REMOVE locked_until",
+            )
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":completed", s("completed"))
+            .expression_attribute_values(":code", n(status.as_u16()))
+            .expression_attribute_values(":headers", AttributeValue::M(stored_headers))
+            .expression_attribute_values(":body", s(STANDARD.encode(body)))
+            .send()
+            .await?;
+        Ok(())
+    }
+
+    async fn release(&self, id: &str) -> Result<(), DynamoError> {
+        self.client
+            .delete_item()
+            .table_name(&*self.table)
+            .set_key(Some(Self::record_key(id)))
+            .send()
+            .await?;
+        Ok(())
+    }
+}
+
+fn stored_response(item: &Item) -> Response {
+    let status = item
+        .get("response_status")
+        .and_then(|v| v.as_n().ok())
+        .and_then(|v| v.parse::<u16>().ok())
+        .and_then(|v| StatusCode::from_u16(v).ok())
+        .unwrap_or(StatusCode::OK);
+    let body = item
+        .get("response_body")
+        .and_then(|v| v.as_s().ok())
+        .and_then(|b| STANDARD.decode(b).ok())
+        .unwrap_or_default();
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = status;
+    if let Some(Ok(headers)) = item.get("response_headers").map(AttributeValue::as_m) {
+        for (name, value) in headers {
+            if let (Ok(name), Some(Ok(value))) = (
+                HeaderName::try_from(name.as_str()),
+                value.as_s().ok().map(|v| HeaderValue::try_from(v.as_str())),
+            ) {
+                response.headers_mut().insert(name, value);
+            }
+        }
+    }
+    response
+        .headers_mut()
+        .insert(REPLAYED_HEADER, HeaderValue::from_static("true"));
+    response
+}
+
+fn internal(err: impl std::fmt::Display) -> Response {
+    tracing::error!(error = %err, "idempotency store failed");
+    Problem::new(types::UNAVAILABLE)
+        .detail("could not record the idempotency key; retry")
+        .into_response()
+}
+
+/// Middleware (`axum::middleware::from_fn_with_state`) applying [`Idempotency`] to the routes it wraps.
+pub async fn middleware(State(idempotency): State<Idempotency>, request: Request, next: Next) -> Response {
+    let Some(raw_key) = request.headers().get(HEADER) else {
+        return next.run(request).await;
+    };
+    let Some(key) = valid_key(raw_key).map(str::to_owned) else {
+        return Problem::new(INVALID_KEY).into_response();
+    };
+    let (parts, body) = request.into_parts();
+    let Some(scope) = (idempotency.scope)(&parts) else {
+        return next.run(Request::from_parts(parts, body)).await;
+    };
+    let body: Bytes = match axum::body::to_bytes(body, idempotency.max_body).await {
+        Ok(bytes) => bytes,
+        Err(_) => return Problem::new(types::PAYLOAD_TOO_LARGE).into_response(),
+    };
+    let id = sha256_hex(&[
+        scope.as_bytes(),
+        parts.method.as_str().as_bytes(),
+        parts.uri.path().as_bytes(),
+        key.as_bytes(),
+    ]);
+    let fingerprint = sha256_hex(&[&body]);
+
+    match idempotency.claim(&id, &fingerprint).await {
+        Ok(Claim::Acquired) => {}
+        Ok(Claim::Replay(response)) => return response,
+        Ok(Claim::InProgress) => {
+            return Problem::new(IN_PROGRESS)
+                .header(header::RETRY_AFTER, HeaderValue::from_static("1"))
+                .into_response();
+        }
+        Ok(Claim::Mismatch) => return Problem::new(KEY_REUSED).into_response(),
+        Err(err) => return internal(err),
+    }
+
+    let response = next.run(Request::from_parts(parts, Body::from(body))).await;
+    let (parts, body) = response.into_parts();
+    let body = match axum::body::to_bytes(body, usize::MAX).await {
+        Ok(bytes) => bytes,
+        Err(err) => {
+            let _ = idempotency.release(&id).await;
+            return internal(err);
+        }
+    };
+    let stored = if parts.status.is_server_error() {
+        idempotency.release(&id).await
+    } else {
+        idempotency.complete(&id, parts.status, &parts.headers, &body).await
+    };
+    if let Err(err) = stored {
+        // The work is done; failing the response now would invite a duplicate. Log and answer.
+        tracing::error!(error = %err, "could not store the idempotent response");
+    }
+    Response::from_parts(parts, Body::from(body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_must_be_short_visible_ascii() {
+        assert_eq!(valid_key(&HeaderValue::from_static("abc-123_XYZ")), Some("abc-123_XYZ"));
+        assert_eq!(valid_key(&HeaderValue::from_static("")), None);
+        assert_eq!(valid_key(&HeaderValue::from_static("has space")), None);
+        assert_eq!(valid_key(&HeaderValue::from_str(&"k".repeat(256)).unwrap()), None);
+        assert!(valid_key(&HeaderValue::from_str(&"k".repeat(255)).unwrap()).is_some());
+    }
+
+    #[test]
+    fn hashing_is_length_prefixed() {
+        // ("ab","c") and ("a","bc") must not collide into the same record id.
+        assert_ne!(sha256_hex(&[b"ab", b"c"]), sha256_hex(&[b"a", b"bc"]));
+    }
+}

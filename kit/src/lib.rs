@@ -1,0 +1,15 @@
+//! kit: reusable, domain-free building blocks for HTTP APIs that scale out on managed parts.
+//! Owns problem+json errors, cursors, shard keys, env config, AWS client setup, idempotency, telemetry, metrics.
+//! Must not know the sample domain (users, posts, likes) nor which host (Lambda, container) runs it.
+
+pub mod aws;
+pub mod config;
+pub mod cursor;
+pub mod dynamo;
+pub mod http_layers;
+pub mod idempotency;
+pub mod metrics;
+pub mod problem;
+pub mod shard;
+pub mod shutdown;
+pub mod telemetry;

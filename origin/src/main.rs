@@ -1,0 +1,31 @@
+//! origin: Stampede's router as a long-running HTTP server, the steady baseline behind the edge (ECS Fargate).
+//! Owns the process concerns: binding, graceful shutdown on SIGTERM/SIGINT, /healthz, /readyz and /metrics.
+//! Must not hold request logic: every API route lives in `app`, identical to the Lambda function.
+
+mod ops;
+
+use std::net::SocketAddr;
+
+use kit::config::Env;
+use tokio::net::TcpListener;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    kit::telemetry::init();
+    let bind: SocketAddr = Env::process().or("BIND_ADDR", SocketAddr::from(([127, 0, 0, 1], 8080)))?;
+    let metrics = kit::metrics::install_prometheus()?;
+    let state = app::AppState::from_env().await?;
+    let ops = ops::Ops::new(state.store.clone(), metrics);
+    let router = app::router(state).merge(ops.routes());
+
+    let listener = TcpListener::bind(bind).await?;
+    tracing::info!(addr = %listener.local_addr()?, "origin listening");
+    axum::serve(listener, router)
+        .with_graceful_shutdown(async move {
+            kit::shutdown::signal().await;
+            ops.start_draining();
+        })
+        .await?;
+    tracing::info!("in-flight requests finished; origin stopped");
+    Ok(())
+}

@@ -1,0 +1,92 @@
+# shellcheck shell=bash
+# Shared by every script: strict mode, paths, progress output, tool installs and process helpers.
+# Sourced, not run. Tools are cached per machine under $STAMPEDE_TOOLS; run state lives in .local/ of the checkout.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+STATE="$ROOT/.local"
+TOOLS="${STAMPEDE_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/stampede}"
+VENV="$TOOLS/venv"
+mkdir -p "$STATE/run" "$STATE/log" "$TOOLS"
+
+step() { printf '\033[1;34m==>\033[0m \033[1m%s\033[0m\n' "$*" >&2; }
+info() { printf '    %s\n' "$*" >&2; }
+die() { printf '\033[1;31merror:\033[0m %s\n' "$*" >&2; exit 1; }
+
+# A TCP port nobody listens on right now.
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+port_in_use() {
+  python3 -c 'import socket,sys; s=socket.socket(); sys.exit(0 if s.connect_ex(("127.0.0.1", int(sys.argv[1]))) == 0 else 1)' "$1"
+}
+
+# wait_http URL SECONDS [PID]: until URL answers (any status), the deadline passes, or PID dies.
+wait_http() {
+  local url=$1 deadline=$((SECONDS + $2)) pid=${3:-}
+  until curl -s -o /dev/null --max-time 2 "$url"; do
+    [[ -n $pid ]] && ! kill -0 "$pid" 2>/dev/null && return 1
+    ((SECONDS < deadline)) || return 1
+    sleep 0.2
+  done
+}
+
+# The Python venv with the emulator and its helpers, installed or updated when requirements change.
+ensure_venv() {
+  local requirements="$ROOT/infra/local/requirements.txt"
+  local stamp="$VENV/.stampede-requirements"
+  if [[ -x $VENV/bin/python ]] && cmp -s "$requirements" "$stamp"; then
+    return
+  fi
+  step "Installing Python tools into $VENV (moto server, boto3)"
+  python3 -m venv "$VENV"
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$requirements"
+  cp "$requirements" "$stamp"
+}
+
+# Stops the process whose pid is in FILE (SIGTERM, then SIGKILL after 10 s) and removes FILE.
+stop_pidfile() {
+  local file=$1 pid
+  [[ -f $file ]] || return 0
+  pid=$(cat "$file")
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  rm -f "$file"
+}
+
+# Rust: the rustup toolchain the machine has (stable), with rustfmt and clippy.
+ensure_rust_toolchain() {
+  command -v cargo >/dev/null || die "cargo not found: install Rust with rustup (https://rustup.rs)"
+  if command -v rustup >/dev/null; then
+    local missing=()
+    rustup component list --installed 2>/dev/null | grep -q '^rustfmt' || missing+=(rustfmt)
+    rustup component list --installed 2>/dev/null | grep -q '^clippy' || missing+=(clippy)
+    if ((${#missing[@]})); then
+      step "Adding rustup components: ${missing[*]}"
+      rustup component add "${missing[@]}"
+    fi
+  fi
+}
+
+# Prints the counts of a `cargo test` log by kind of suite and fails if any kind that must run ran nothing.
+summarize_cargo_tests() {
+  awk '
+    /Running unittests/         { kind = "unit" }
+    /Running tests\//           { kind = "integration" }
+    /Doc-tests /                { kind = "doc" }
+    /^test result:/             { passed[kind] += $4; failed[kind] += $6; suites[kind]++ }
+    END {
+      split("unit integration doc", kinds, " ")
+      for (i = 1; i <= 3; i++) {
+        k = kinds[i]
+        printf "    %-12s %5d passed  %3d failed  (%d suites)\n", k, passed[k], failed[k], suites[k]
+      }
+      if (passed["unit"] == 0 || passed["integration"] == 0) {
+        print "    error: a required kind of test ran nothing" > "/dev/stderr"; exit 1
+      }
+    }' "$1"
+}
