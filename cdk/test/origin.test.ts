@@ -1,0 +1,72 @@
+import { Match } from 'aws-cdk-lib/assertions';
+import { only, synth } from './helpers';
+
+const { originTemplate: template } = synth('dev');
+
+test('Fargate service of at least 2 tasks behind a public ALB, health-checked on /readyz', () => {
+  const { resource: service } = only(template, 'AWS::ECS::Service');
+  expect(service.Properties).toMatchObject({ LaunchType: 'FARGATE', DesiredCount: 2 });
+  expect(service.Properties.DeploymentConfiguration).toMatchObject({
+    DeploymentCircuitBreaker: { Enable: true, Rollback: true },
+    MinimumHealthyPercent: 100,
+  });
+  template.hasResourceProperties('AWS::ElasticLoadBalancingV2::LoadBalancer', { Scheme: 'internet-facing' });
+  template.hasResourceProperties('AWS::ElasticLoadBalancingV2::TargetGroup', {
+    HealthCheckPath: '/readyz',
+    Matcher: { HttpCode: '200' },
+    TargetGroupAttributes: Match.arrayWith([{ Key: 'deregistration_delay.timeout_seconds', Value: '30' }]),
+  });
+});
+
+test('tasks spread over two availability zones', () => {
+  const subnets = Object.values(template.findResources('AWS::EC2::Subnet')) as any[];
+  const privateSubnets = subnets.filter((s) => s.Properties.MapPublicIpOnLaunch === false);
+  const zones = new Set(privateSubnets.map((s) => JSON.stringify(s.Properties.AvailabilityZone)));
+  expect(zones.size).toBe(2);
+});
+
+test('autoscaling on CPU and on requests per target, from 2 tasks', () => {
+  template.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', { MinCapacity: 2, MaxCapacity: 4 });
+  const policies = Object.values(template.findResources('AWS::ApplicationAutoScaling::ScalingPolicy')) as any[];
+  const metrics = policies.map(
+    (p) => p.Properties.TargetTrackingScalingPolicyConfiguration.PredefinedMetricSpecification.PredefinedMetricType,
+  );
+  expect(metrics.sort()).toEqual(['ALBRequestCountPerTarget', 'ECSServiceAverageCPUUtilization']);
+});
+
+test('the container gets the app configuration, the cursor secret from Secrets Manager, and table access', () => {
+  const { resource: task } = only(template, 'AWS::ECS::TaskDefinition');
+  const container = task.Properties.ContainerDefinitions[0];
+  const env = Object.fromEntries(container.Environment.map((e: any) => [e.Name, e.Value]));
+  expect(env.BIND_ADDR).toBe('0.0.0.0:8080');
+  expect(Object.keys(env)).toEqual(expect.arrayContaining(['TABLE_NAME', 'LIKE_SHARDS', 'LATEST_SHARDS']));
+  expect(container.Secrets.map((s: any) => s.Name)).toEqual(['CURSOR_SECRET']);
+  expect(container.PortMappings[0].ContainerPort).toBe(8080);
+  const statements = (Object.values(template.findResources('AWS::IAM::Policy')) as any[]).flatMap(
+    (p) => p.Properties.PolicyDocument.Statement,
+  );
+  expect(statements.some((s: any) => [s.Action].flat().includes('dynamodb:PutItem'))).toBe(true);
+});
+
+test('a DynamoDB gateway endpoint keeps table traffic off the NAT gateways', () => {
+  template.hasResourceProperties('AWS::EC2::VPCEndpoint', { VpcEndpointType: 'Gateway' });
+});
+
+test('dashboard and the ALB 5xx alarm', () => {
+  const { resource: dashboard } = only(template, 'AWS::CloudWatch::Dashboard');
+  const body = JSON.stringify(dashboard.Properties.DashboardBody);
+  for (const title of ['API latency', 'Errors', 'Throttles', 'Dead-letter queue depth', 'Age of oldest message']) {
+    expect(body).toContain(title);
+  }
+  for (const metric of ['TargetResponseTime', 'HTTPCode_Target_5XX_Count', 'ReadThrottleEvents', 'Url5xxCount', 'p99']) {
+    expect(body).toContain(metric);
+  }
+  const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')) as any[];
+  expect(alarms).toHaveLength(1);
+  expect(JSON.stringify(alarms[0].Properties.Metrics)).toContain('HTTPCode_ELB_5XX_Count');
+});
+
+test('HTTPS when given a certificate', () => {
+  const tls = synth('dev', { certificateArn: 'arn:aws:acm:us-east-1:111111111111:certificate/abc' }).originTemplate;
+  tls.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', { Protocol: 'HTTPS', Port: 443 });
+});

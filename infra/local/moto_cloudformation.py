@@ -1,0 +1,269 @@
+"""CloudFormation models for resource types in Stampede's CDK template that moto 5.2 does not model.
+
+moto's CloudFormation silently skips resources of unknown types and fails the whole stack when an output reads
+an attribute of one. These models create the real thing in moto's own backends, so the deployed template behaves
+as on AWS (function URL, queue policies, the generated secret, alarms):
+  AWS::Lambda::Url, AWS::SQS::QueuePolicy, AWS::SecretsManager::Secret, AWS::CloudWatch::Alarm.
+Two properties moto's own models ignore are applied too: a table's TimeToLiveSpecification and a bucket's
+NotificationConfiguration (S3 → SQS for media uploads; moto delivers those notifications).
+AWS::S3::BucketPolicy stays unmodeled on purpose: moto enforces bucket policies but cannot evaluate the
+`aws:SecureTransport` condition, so the TLS-only policies CDK writes would deny every request to the plain-HTTP
+emulator (including the CDK asset uploads).
+moto registers a model by being a direct subclass of CloudFormationModel, read on the first deploy.
+"""
+import json
+import secrets
+import string
+
+from moto.awslambda.models import lambda_backends
+from moto.cloudwatch.models import Dimension, Metric, MetricDataQuery, MetricStat, cloudwatch_backends
+from moto.core.common_models import CloudFormationModel
+from moto.dynamodb.models import dynamodb_backends
+from moto.dynamodb.models.table import Table
+from moto.s3.models import FakeBucket
+from moto.secretsmanager.models import secretsmanager_backends
+from moto.sqs.models import sqs_backends
+
+
+# moto's model metaclass files every model under the service named by its module path (moto.<service>...).
+MODULE = "moto.stampede"
+
+
+class _Simple:
+    """Replace-on-update, nothing to clean up on delete, created at once."""
+
+    ATTRIBUTES: tuple = ()
+
+    @classmethod
+    def has_cfn_attr(cls, attr):
+        return attr in cls.ATTRIBUTES
+
+    @classmethod
+    def update_from_cloudformation_json(cls, original_resource, new_resource_name, cloudformation_json, account_id, region_name):
+        return cls.create_from_cloudformation_json(new_resource_name, cloudformation_json, account_id, region_name)
+
+    @classmethod
+    def delete_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name):
+        pass
+
+    def is_created(self):
+        return True
+
+
+class FunctionUrl(_Simple, CloudFormationModel):
+    __module__ = MODULE
+    ATTRIBUTES = ("FunctionArn", "FunctionUrl")
+
+    def __init__(self, function_arn, url):
+        self.function_arn, self.url = function_arn, url
+
+    @staticmethod
+    def cloudformation_name_type():
+        return ""
+
+    @staticmethod
+    def cloudformation_type():
+        return "AWS::Lambda::Url"
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        props = cloudformation_json["Properties"]
+        config = {k: props[k] for k in ("AuthType", "Cors", "InvokeMode") if k in props}
+        url = lambda_backends[account_id][region_name].create_function_url_config(props["TargetFunctionArn"], config)
+        return cls(url.function.function_arn, url.url)
+
+    @property
+    def physical_resource_id(self):
+        return self.function_arn
+
+    def get_cfn_attribute(self, attribute_name):
+        return {"FunctionArn": self.function_arn, "FunctionUrl": self.url}[attribute_name]
+
+
+class QueuePolicy(_Simple, CloudFormationModel):
+    __module__ = MODULE
+    def __init__(self, name):
+        self.name = name
+
+    @staticmethod
+    def cloudformation_name_type():
+        return ""
+
+    @staticmethod
+    def cloudformation_type():
+        return "AWS::SQS::QueuePolicy"
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        props = cloudformation_json["Properties"]
+        backend = sqs_backends[account_id][region_name]
+        for url in props["Queues"]:
+            backend.set_queue_attributes(url.rstrip("/").rsplit("/", 1)[-1], {"Policy": json.dumps(props["PolicyDocument"])})
+        return cls(resource_name)
+
+    @property
+    def physical_resource_id(self):
+        return self.name
+
+
+class Secret(_Simple, CloudFormationModel):
+    __module__ = MODULE
+    ATTRIBUTES = ("Id",)
+
+    def __init__(self, arn):
+        self.arn = arn
+
+    @staticmethod
+    def cloudformation_name_type():
+        return "Name"
+
+    @staticmethod
+    def cloudformation_type():
+        return "AWS::SecretsManager::Secret"
+
+    @staticmethod
+    def _generate(spec):
+        alphabet = string.ascii_letters + string.digits
+        if not spec.get("ExcludePunctuation"):
+            alphabet += string.punctuation
+        alphabet = "".join(c for c in alphabet if c not in spec.get("ExcludeCharacters", ""))
+        return "".join(secrets.choice(alphabet) for _ in range(int(spec.get("PasswordLength", 32))))
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        props = cloudformation_json.get("Properties", {})
+        value = props.get("SecretString") or cls._generate(props.get("GenerateSecretString", {}))
+        created = secretsmanager_backends[account_id][region_name].create_secret(
+            name=resource_name,
+            secret_string=value,
+            secret_binary=None,
+            description=props.get("Description"),
+            tags=props.get("Tags"),
+            kms_key_id=props.get("KmsKeyId"),
+            client_request_token=None,
+            replica_regions=[],
+            force_overwrite=False,
+        )
+        return cls(json.loads(created)["ARN"])
+
+    @property
+    def physical_resource_id(self):
+        return self.arn
+
+    def get_cfn_attribute(self, attribute_name):
+        return self.arn
+
+
+class Alarm(_Simple, CloudFormationModel):
+    __module__ = MODULE
+    ATTRIBUTES = ("Arn",)
+
+    def __init__(self, alarm):
+        self.alarm = alarm
+
+    @staticmethod
+    def cloudformation_name_type():
+        return "AlarmName"
+
+    @staticmethod
+    def cloudformation_type():
+        return "AWS::CloudWatch::Alarm"
+
+    @staticmethod
+    def _queries(metrics):
+        queries = []
+        for metric in metrics or []:
+            stat = metric.get("MetricStat")
+            metric_stat = None
+            if stat:
+                dimensions = [Dimension(d["Name"], d["Value"]) for d in stat["Metric"].get("Dimensions", [])]
+                metric_stat = MetricStat(
+                    metric=Metric(stat["Metric"]["MetricName"], stat["Metric"].get("Namespace"), dimensions),
+                    period=stat.get("Period"),
+                    stat=stat.get("Stat"),
+                    unit=stat.get("Unit"),
+                )
+            queries.append(
+                MetricDataQuery(
+                    query_id=metric.get("Id"),
+                    label=metric.get("Label"),
+                    period=metric.get("Period"),
+                    return_data=metric.get("ReturnData"),
+                    expression=metric.get("Expression"),
+                    metric_stat=metric_stat,
+                )
+            )
+        return queries or None
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        p = cloudformation_json["Properties"]
+        alarm = cloudwatch_backends[account_id][region_name].put_metric_alarm(
+            name=resource_name,
+            namespace=p.get("Namespace"),
+            metric_name=p.get("MetricName"),
+            comparison_operator=p["ComparisonOperator"],
+            evaluation_periods=int(p["EvaluationPeriods"]),
+            period=p.get("Period"),
+            threshold=float(p["Threshold"]),
+            statistic=p.get("Statistic"),
+            description=p.get("AlarmDescription"),
+            dimensions=p.get("Dimensions", []),
+            alarm_actions=p.get("AlarmActions", []),
+            metric_data_queries=cls._queries(p.get("Metrics")),
+            datapoints_to_alarm=p.get("DatapointsToAlarm"),
+            treat_missing_data=p.get("TreatMissingData"),
+        )
+        return cls(alarm)
+
+    @property
+    def physical_resource_id(self):
+        return self.alarm.name
+
+    def get_cfn_attribute(self, attribute_name):
+        return self.alarm.alarm_arn
+
+
+def _also_apply(model, apply):
+    """Wraps `model`'s CloudFormation constructor to call apply(resource, properties, account_id, region_name)."""
+    create = model.create_from_cloudformation_json.__func__
+
+    def create_and_apply(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        resource = create(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs)
+        apply(resource, cloudformation_json.get("Properties", {}), account_id, region_name)
+        return resource
+
+    model.create_from_cloudformation_json = classmethod(create_and_apply)
+
+
+def _table_ttl(table, properties, account_id, region_name):
+    if "TimeToLiveSpecification" in properties:
+        dynamodb_backends[account_id][region_name].update_time_to_live(table.name, properties["TimeToLiveSpecification"])
+
+
+def _bucket_notifications(bucket, properties, account_id, region_name):
+    queues = properties.get("NotificationConfiguration", {}).get("QueueConfigurations", [])
+    if queues:
+        bucket.set_notification_configuration({
+            "QueueConfiguration": [
+                {
+                    "Queue": q["Queue"],
+                    "Event": [q["Event"]],
+                    "Filter": {"S3Key": {"FilterRule": q["Filter"]["S3Key"]["Rules"]}} if "Filter" in q else None,
+                }
+                for q in queues
+            ]
+        })
+
+
+def patch():
+    """Applies the ignored properties; the models registered themselves on import, which this checks happened
+    before moto built its model map."""
+    from moto.cloudformation.parsing import get_model_map
+
+    _also_apply(Table, _table_ttl)
+    _also_apply(FakeBucket, _bucket_notifications)
+
+    missing = [m.cloudformation_type() for m in (FunctionUrl, QueuePolicy, Secret, Alarm)
+               if m.cloudformation_type() not in get_model_map()]
+    assert not missing, f"moto built its CloudFormation model map before these were defined: {missing}"
