@@ -5,6 +5,7 @@ use std::{fmt, str::FromStr, time::Duration};
 use kit::{
     config::{ConfigError, Env},
     shard::ShardCount,
+    sqs_batch::RetryBackoff,
 };
 
 /// The key that signs pagination cursors: at least 32 bytes. Never printed.
@@ -47,6 +48,14 @@ pub struct AppConfig {
     pub request_timeout: Duration,
     /// `MAX_BODY_BYTES` (65536): larger request bodies get 413.
     pub max_body_bytes: usize,
+    /// `JOBS_QUEUE_URL`: where application events (likes to roll up) are sent.
+    pub jobs_queue_url: String,
+    /// `MEDIA_BUCKET`: uploads land under `originals/`, thumbnails are written under `thumbnails/`.
+    pub media_bucket: String,
+    /// `MAX_UPLOAD_BYTES` (10485760): larger uploads are rejected by the thumbnail job.
+    pub max_upload_bytes: u64,
+    /// `JOB_RETRY_BASE_MS` (2000) and `JOB_RETRY_MAX_MS` (300000): backoff of retried jobs.
+    pub job_retry: RetryBackoff,
 }
 
 impl AppConfig {
@@ -59,6 +68,13 @@ impl AppConfig {
             cursor_secret: env.required("CURSOR_SECRET")?,
             request_timeout: env.millis_or("REQUEST_TIMEOUT_MS", 10_000)?,
             max_body_bytes: env.or("MAX_BODY_BYTES", 64 * 1024)?,
+            jobs_queue_url: env.required("JOBS_QUEUE_URL")?,
+            media_bucket: env.required("MEDIA_BUCKET")?,
+            max_upload_bytes: env.or("MAX_UPLOAD_BYTES", 10 * 1024 * 1024)?,
+            job_retry: RetryBackoff {
+                base: env.millis_or("JOB_RETRY_BASE_MS", 2_000)?,
+                max: env.millis_or("JOB_RETRY_MAX_MS", 300_000)?,
+            },
         })
     }
 }
@@ -72,36 +88,21 @@ mod tests {
         let env = Env::from_pairs([
             ("TABLE_NAME", "t"),
             ("CURSOR_SECRET", "0123456789abcdef0123456789abcdef"),
+            ("JOBS_QUEUE_URL", "http://localhost/q"),
+            ("MEDIA_BUCKET", "media"),
         ]);
         let config = AppConfig::from_env(&env).unwrap();
+        assert_eq!(config.job_retry.base, Duration::from_secs(2));
+        assert_eq!(config.max_upload_bytes, 10 * 1024 * 1024);
         assert_eq!(config.like_shards.get(), 16);
         assert_eq!(config.request_timeout, Duration::from_secs(10));
         assert!(!format!("{config:?}").contains("0123456789abcdef"));
 
         let short = Env::from_pairs([("TABLE_NAME", "t"), ("CURSOR_SECRET", "short")]);
-        assert!(
-            AppConfig::from_env(&short)
-                .unwrap_err()
-                .to_string()
-                .contains("CURSOR_SECRET")
-        );
-        let zero = Env::from_pairs([
-            ("TABLE_NAME", "t"),
-            ("CURSOR_SECRET", &"x".repeat(32)),
-            ("LIKE_SHARDS", "0"),
-        ]);
-        assert!(
-            AppConfig::from_env(&zero)
-                .unwrap_err()
-                .to_string()
-                .contains("LIKE_SHARDS")
-        );
+        assert!(AppConfig::from_env(&short).unwrap_err().to_string().contains("CURSOR_SECRET"));
+        let zero = Env::from_pairs([("TABLE_NAME", "t"), ("CURSOR_SECRET", &"x".repeat(32)), ("LIKE_SHARDS", "0")]);
+        assert!(AppConfig::from_env(&zero).unwrap_err().to_string().contains("LIKE_SHARDS"));
         let missing = Env::from_pairs([("CURSOR_SECRET", &"x".repeat(32))]);
-        assert_eq!(
-            AppConfig::from_env(&missing).unwrap_err(),
-            ConfigError::Missing {
-                name: "TABLE_NAME".into()
-            }
-        );
+        assert_eq!(AppConfig::from_env(&missing).unwrap_err(), ConfigError::Missing { name: "TABLE_NAME".into() });
     }
 }

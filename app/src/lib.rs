@@ -3,6 +3,8 @@
 //! Must not know its host: nothing here names Lambda, ECS or Cloudflare.
 
 pub mod config;
+pub mod events;
+pub mod jobs;
 pub mod models;
 pub mod routes;
 pub mod state;

@@ -3,6 +3,7 @@
 //   stage          dev (default) | prod — what differs is in lib/stage.ts and docs/infrastructure.md
 //   arch           x86_64 (default) | arm64 — Lambda architecture (arm64 needs the aarch64 Rust target)
 //   alarmEmail     subscribe this address to the alarm topic
+//   maxReceiveCount receives before a job message is dead-lettered (default 5)
 //   certificateArn HTTPS on the origin's load balancer
 //   lambdaCodeDir  prebuilt DIR/{api,jobs}/bootstrap instead of a cargo-lambda build (local emulator, tests)
 import { App } from 'aws-cdk-lib';
@@ -22,6 +23,7 @@ const core = new CoreStack(app, `Stampede-${stage.name}-Core`, {
   architecture: architectureFrom(context('arch')),
   lambdaCodeDir: context('lambdaCodeDir'),
   alarmEmail: context('alarmEmail'),
+  maxReceiveCount: context('maxReceiveCount') === undefined ? undefined : Number(context('maxReceiveCount')),
 });
 new OriginStack(app, `Stampede-${stage.name}-Origin`, {
   tags,

@@ -15,6 +15,7 @@ export interface CoreStackProps extends StackProps {
   readonly architecture: lambda.Architecture;
   readonly lambdaCodeDir?: string;
   readonly alarmEmail?: string;
+  readonly maxReceiveCount?: number;
 }
 
 export class CoreStack extends Stack {
@@ -28,7 +29,7 @@ export class CoreStack extends Stack {
     super(scope, id, props);
     const { stage } = props;
     this.data = new Data(this, 'Data', stage);
-    this.queues = new Queues(this, 'Queues');
+    this.queues = new Queues(this, 'Queues', props.maxReceiveCount);
     this.queues.notifyOnUpload(this.data.mediaBucket, 'originals/');
     this.cursorSecret = new secretsmanager.Secret(this, 'CursorSecret', {
       description: 'Signs pagination cursors (CURSOR_SECRET); the same for every instance of the app',

@@ -6,7 +6,7 @@ import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { appEnvironment } from './app-config';
+import { AppResources, appEnvironment, grantRequestPath } from './app-config';
 import { Data } from './data';
 import { Queues } from './queues';
 import { rustLambda } from './rust-lambda';
@@ -30,8 +30,9 @@ export class Functions extends Construct {
   constructor(scope: Construct, id: string, props: FunctionsProps) {
     super(scope, id);
     const { stage, data, queues } = props;
+    const resources: AppResources = { table: data.table, jobsQueue: queues.jobs.queue, mediaBucket: data.mediaBucket };
     const environment = {
-      ...appEnvironment(data.table),
+      ...appEnvironment(resources),
       // Resolved by CloudFormation at deploy time; the value never appears in the template.
       CURSOR_SECRET: props.cursorSecret.secretValue.unsafeUnwrap(),
     };
@@ -55,7 +56,7 @@ export class Functions extends Construct {
       logGroup: logGroup('Api'),
     });
     this.apiUrl = this.api.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.NONE });
-    data.table.grantReadWriteData(this.api);
+    grantRequestPath(resources, this.api);
 
     this.jobs = rustLambda(this, 'Jobs', {
       ...shared,
@@ -66,6 +67,8 @@ export class Functions extends Construct {
       logGroup: logGroup('Jobs'),
     });
     data.table.grantReadWriteData(this.jobs);
+    data.mediaBucket.grantRead(this.jobs, 'originals/*');
+    data.mediaBucket.grantPut(this.jobs, 'thumbnails/*');
     for (const workQueue of queues.all()) {
       this.jobs.addEventSource(
         new SqsEventSource(workQueue.queue, {

@@ -10,7 +10,7 @@ import * as ecsPatterns from 'aws-cdk-lib/aws-ecs-patterns';
 import * as elb from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
 import { Construct } from 'constructs';
-import { appEnvironment } from './app-config';
+import { AppResources, appEnvironment, grantRequestPath } from './app-config';
 import { CoreStack } from './core-stack';
 import { Dashboard } from './dashboard';
 import { REPO_ROOT } from './rust-lambda';
@@ -35,6 +35,11 @@ export class OriginStack extends Stack {
     vpc.addGatewayEndpoint('DynamoDb', { service: ec2.GatewayVpcEndpointAwsService.DYNAMODB });
     const cluster = new ecs.Cluster(this, 'Cluster', { vpc, containerInsightsV2: ecs.ContainerInsights.ENABLED });
 
+    const resources: AppResources = {
+      table: core.data.table,
+      jobsQueue: core.queues.jobs.queue,
+      mediaBucket: core.data.mediaBucket,
+    };
     const https = props.certificateArn !== undefined;
     this.service = new ecsPatterns.ApplicationLoadBalancedFargateService(this, 'Origin', {
       cluster,
@@ -51,7 +56,7 @@ export class OriginStack extends Stack {
       taskImageOptions: {
         image: ecs.ContainerImage.fromAsset(REPO_ROOT, { file: 'origin/Dockerfile', platform: Platform.LINUX_AMD64 }),
         containerPort: 8080,
-        environment: { ...appEnvironment(core.data.table), BIND_ADDR: '0.0.0.0:8080' },
+        environment: { ...appEnvironment(resources), BIND_ADDR: '0.0.0.0:8080' },
         secrets: { CURSOR_SECRET: ecs.Secret.fromSecretsManager(core.cursorSecret) },
       },
     });
@@ -64,7 +69,7 @@ export class OriginStack extends Stack {
     });
     // ECS deregisters a task from the ALB before SIGTERM; 30 s lets in-flight requests finish.
     this.service.targetGroup.setAttribute('deregistration_delay.timeout_seconds', '30');
-    core.data.table.grantReadWriteData(this.service.taskDefinition.taskRole);
+    grantRequestPath(resources, this.service.taskDefinition.taskRole);
 
     const scaling = this.service.service.autoScaleTaskCount({
       minCapacity: stage.originMinTasks,

@@ -12,7 +12,7 @@ export class WorkQueue extends Construct {
   readonly queue: sqs.Queue;
   readonly deadLetters: sqs.Queue;
 
-  constructor(scope: Construct, id: string) {
+  constructor(scope: Construct, id: string, maxReceiveCount: number) {
     super(scope, id);
     this.deadLetters = new sqs.Queue(this, 'DeadLetters', {
       retentionPeriod: Duration.days(14),
@@ -24,7 +24,7 @@ export class WorkQueue extends Construct {
       retentionPeriod: Duration.days(4),
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
-      deadLetterQueue: { queue: this.deadLetters, maxReceiveCount: common.maxReceiveCount },
+      deadLetterQueue: { queue: this.deadLetters, maxReceiveCount },
     });
   }
 }
@@ -35,10 +35,11 @@ export class Queues extends Construct {
   /** S3 object-created events of media uploads. */
   readonly media: WorkQueue;
 
-  constructor(scope: Construct, id: string) {
+  /** `maxReceiveCount`: receives before a message moves to its dead-letter queue. */
+  constructor(scope: Construct, id: string, maxReceiveCount: number = common.maxReceiveCount) {
     super(scope, id);
-    this.jobs = new WorkQueue(this, 'Jobs');
-    this.media = new WorkQueue(this, 'Media');
+    this.jobs = new WorkQueue(this, 'Jobs', maxReceiveCount);
+    this.media = new WorkQueue(this, 'Media', maxReceiveCount);
   }
 
   all(): WorkQueue[] {

@@ -62,7 +62,7 @@ export const common = {
   /** The jobs function's timeout; queue visibility is 6× this so a message is not redelivered mid-run. */
   jobsTimeout: Duration.seconds(30),
   apiTimeout: Duration.seconds(10),
-  /** Receives before a message moves to its dead-letter queue. */
+  /** Receives before a message moves to its dead-letter queue (`-c maxReceiveCount=N` to change). */
   maxReceiveCount: 5,
   likeShards: 16,
   latestShards: 16,

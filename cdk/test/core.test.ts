@@ -67,6 +67,12 @@ describe('async', () => {
     expect(queue.Properties.VisibilityTimeout).toBeGreaterThanOrEqual(6 * jobsTimeout);
   });
 
+  test('maxReceiveCount is configurable', () => {
+    const { core: other, coreTemplate } = synth('dev', { maxReceiveCount: 3 });
+    const queue = coreTemplate.toJSON().Resources[other.getLogicalId(other.queues.jobs.queue.node.defaultChild as any)];
+    expect(queue.Properties.RedrivePolicy.maxReceiveCount).toBe(3);
+  });
+
   test('the jobs function consumes both queues with partial batch failures', () => {
     const mappings = template.findResources('AWS::Lambda::EventSourceMapping');
     expect(Object.keys(mappings)).toHaveLength(2);
@@ -94,7 +100,16 @@ describe('functions', () => {
         LoggingConfig: expect.objectContaining({ LogFormat: 'JSON' }),
       });
       expect(Object.keys(fn.Properties.Environment.Variables).sort()).toEqual(
-        ['CURSOR_SECRET', 'LATEST_SHARDS', 'LIKE_SHARDS', 'LOG_FORMAT', 'RUST_LOG', 'TABLE_NAME'].sort(),
+        [
+          'CURSOR_SECRET',
+          'JOBS_QUEUE_URL',
+          'LATEST_SHARDS',
+          'LIKE_SHARDS',
+          'LOG_FORMAT',
+          'MEDIA_BUCKET',
+          'RUST_LOG',
+          'TABLE_NAME',
+        ].sort(),
       );
     }
   });
@@ -113,6 +128,19 @@ describe('functions', () => {
     });
     const api = template.toJSON().Resources[core.getLogicalId(core.functions.api.node.defaultChild as any)];
     expect(api.Properties.ReservedConcurrentExecutions).toBe(20);
+  });
+
+  test('S3 permissions are scoped to prefixes: the api signs uploads and thumbnail links, jobs read and write', () => {
+    const bucketArn = core.resolve(core.data.mediaBucket.bucketArn);
+    const statements = (Object.values(template.findResources('AWS::IAM::Policy')) as any[]).flatMap(
+      (p) => p.Properties.PolicyDocument.Statement,
+    );
+    const s3Statements = statements.filter((s: any) => [s.Action].flat().some((a: string) => a.startsWith('s3:')));
+    const resources = s3Statements.flatMap((s: any) => [s.Resource].flat()).map((r: any) => JSON.stringify(r));
+    for (const prefix of ['originals/*', 'thumbnails/*']) {
+      expect(resources).toContain(JSON.stringify({ 'Fn::Join': ['', [bucketArn, `/${prefix}`]] }));
+    }
+    expect(resources.every((r: string) => r.includes('/originals/*') || r.includes('/thumbnails/*') || r === JSON.stringify(bucketArn))).toBe(true);
   });
 
   test('DynamoDB permissions are scoped to the table and its indexes', () => {

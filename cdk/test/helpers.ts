@@ -19,6 +19,7 @@ export interface SynthContext {
   arch?: string;
   alarmEmail?: string;
   certificateArn?: string;
+  maxReceiveCount?: number;
 }
 
 export function synth(stageName: string, context: SynthContext = {}): Synthesized {
@@ -29,6 +30,7 @@ export function synth(stageName: string, context: SynthContext = {}): Synthesize
     architecture: architectureFrom(context.arch),
     lambdaCodeDir: FIXTURE_CODE,
     alarmEmail: context.alarmEmail,
+    maxReceiveCount: context.maxReceiveCount,
   });
   const origin = new OriginStack(app, `Stampede-${stage.name}-Origin`, { stage, core, certificateArn: context.certificateArn });
   return { core, origin, coreTemplate: Template.fromStack(core), originTemplate: Template.fromStack(origin) };

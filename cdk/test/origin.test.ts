@@ -39,7 +39,9 @@ test('the container gets the app configuration, the cursor secret from Secrets M
   const container = task.Properties.ContainerDefinitions[0];
   const env = Object.fromEntries(container.Environment.map((e: any) => [e.Name, e.Value]));
   expect(env.BIND_ADDR).toBe('0.0.0.0:8080');
-  expect(Object.keys(env)).toEqual(expect.arrayContaining(['TABLE_NAME', 'LIKE_SHARDS', 'LATEST_SHARDS']));
+  expect(Object.keys(env)).toEqual(
+    expect.arrayContaining(['TABLE_NAME', 'JOBS_QUEUE_URL', 'MEDIA_BUCKET', 'LIKE_SHARDS', 'LATEST_SHARDS']),
+  );
   expect(container.Secrets.map((s: any) => s.Name)).toEqual(['CURSOR_SECRET']);
   expect(container.PortMappings[0].ContainerPort).toBe(8080);
   const statements = (Object.values(template.findResources('AWS::IAM::Policy')) as any[]).flatMap(

@@ -2,15 +2,18 @@
 `python moto_server.py -H 127.0.0.1 -p PORT`. Each fix is its own module and says why it exists:
   moto_transactions    DynamoDB TransactWriteItems: O(items) instead of O(table), atomic under concurrency
   moto_cloudformation  CloudFormation models for resource types the CDK template uses that moto lacks
+  moto_sqs             SQS message counts without a clock read per message (sends were O(queue length))
 """
 import sys
 
 from moto import server
 
 import moto_cloudformation
+import moto_sqs
 import moto_transactions
 
 if __name__ == "__main__":
     moto_transactions.patch()
     moto_cloudformation.patch()
+    moto_sqs.patch()
     server.main(sys.argv[1:])

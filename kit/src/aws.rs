@@ -16,17 +16,11 @@ use aws_smithy_http_client::{
 /// Timeouts: 1 s to connect, 3 s per attempt, 10 s per operation including retries. A request handler that
 /// waits longer than that on DynamoDB has already lost its client.
 pub async fn sdk_config() -> SdkConfig {
-    let http_client = Builder::new()
-        .tls_provider(Provider::Rustls(CryptoMode::Ring))
-        .build_https();
+    let http_client = Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring)).build_https();
     let timeouts = TimeoutConfig::builder()
         .connect_timeout(Duration::from_secs(1))
         .operation_attempt_timeout(Duration::from_secs(3))
         .operation_timeout(Duration::from_secs(10))
         .build();
-    aws_config::defaults(BehaviorVersion::latest())
-        .http_client(http_client)
-        .timeout_config(timeouts)
-        .load()
-        .await
+    aws_config::defaults(BehaviorVersion::latest()).http_client(http_client).timeout_config(timeouts).load().await
 }

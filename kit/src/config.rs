@@ -9,11 +9,7 @@ pub enum ConfigError {
     #[error("environment variable {name} is required but not set")]
     Missing { name: String },
     #[error("environment variable {name}={value:?} is invalid: {reason}")]
-    Invalid {
-        name: String,
-        value: String,
-        reason: String,
-    },
+    Invalid { name: String, value: String, reason: String },
 }
 
 /// A source of configuration variables: the process environment, or a fixed map in tests.
@@ -26,16 +22,12 @@ type Lookup = dyn Fn(&str) -> Option<String> + Send + Sync;
 impl Env {
     /// The process environment. Empty values count as unset.
     pub fn process() -> Self {
-        Self {
-            lookup: Box::new(|name| std::env::var(name).ok()),
-        }
+        Self { lookup: Box::new(|name| std::env::var(name).ok()) }
     }
 
     pub fn from_pairs<const N: usize>(pairs: [(&str, &str); N]) -> Self {
         let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        Self {
-            lookup: Box::new(move |name| map.get(name).cloned()),
-        }
+        Self { lookup: Box::new(move |name| map.get(name).cloned()) }
     }
 
     fn raw(&self, name: &str) -> Option<String> {
@@ -48,8 +40,7 @@ impl Env {
         T: FromStr,
         T::Err: Display,
     {
-        self.optional(name)?
-            .ok_or_else(|| ConfigError::Missing { name: name.to_owned() })
+        self.optional(name)?.ok_or_else(|| ConfigError::Missing { name: name.to_owned() })
     }
 
     /// A variable that may be unset; when set it must parse.
@@ -94,15 +85,9 @@ mod tests {
         assert_eq!(env.required::<u16>("PORT"), Ok(8080));
         assert_eq!(env.or::<u16>("MISSING", 7), Ok(7));
         assert_eq!(env.or::<u16>("BLANK", 7), Ok(7));
-        assert_eq!(
-            env.required::<String>("MISSING"),
-            Err(ConfigError::Missing { name: "MISSING".into() })
-        );
+        assert_eq!(env.required::<String>("MISSING"), Err(ConfigError::Missing { name: "MISSING".into() }));
         let err = env.required::<u16>("SHARDS").unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            r#"environment variable SHARDS="lots" is invalid: invalid digit found in string"#
-        );
+        assert_eq!(err.to_string(), r#"environment variable SHARDS="lots" is invalid: invalid digit found in string"#);
         assert_eq!(env.millis_or("MISSING", 250), Ok(std::time::Duration::from_millis(250)));
     }
 }

@@ -40,9 +40,7 @@ impl std::fmt::Debug for CursorCodec {
 
 impl CursorCodec {
     pub fn new(secret: &[u8]) -> Self {
-        Self {
-            mac: Hmac::new_from_slice(secret).expect("HMAC accepts keys of any length"),
-        }
+        Self { mac: Hmac::new_from_slice(secret).expect("HMAC accepts keys of any length") }
     }
 
     /// The MAC over everything a tag covers: version, scope (NUL-terminated) and position.
@@ -69,17 +67,13 @@ impl CursorCodec {
             return Err(CursorError::Encoding);
         }
         let raw = URL_SAFE_NO_PAD.decode(cursor).map_err(|_| CursorError::Encoding)?;
-        let (&version, rest) = raw
-            .split_first()
-            .filter(|(_, rest)| rest.len() > TAG_LEN)
-            .ok_or(CursorError::Encoding)?;
+        let (&version, rest) =
+            raw.split_first().filter(|(_, rest)| rest.len() > TAG_LEN).ok_or(CursorError::Encoding)?;
         if version != VERSION {
             return Err(CursorError::Version);
         }
         let (payload, tag) = rest.split_at(rest.len() - TAG_LEN);
-        self.mac_over(scope, payload)
-            .verify_truncated_left(tag)
-            .map_err(|_| CursorError::Signature)?;
+        self.mac_over(scope, payload).verify_truncated_left(tag).map_err(|_| CursorError::Signature)?;
         serde_json::from_slice(payload).map_err(|_| CursorError::Position)
     }
 }
@@ -99,34 +93,22 @@ mod tests {
     }
 
     fn position() -> Position {
-        Position {
-            after: "2026-11-22T10:00:00.000Z#01JD".into(),
-        }
+        Position { after: "2026-11-22T10:00:00.000Z#01JD".into() }
     }
 
     #[test]
     fn round_trips_within_its_scope() {
         let cursor = codec().encode("author:1", &position());
         assert_eq!(codec().decode::<Position>("author:1", &cursor), Ok(position()));
-        assert!(
-            cursor
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
-        );
+        assert!(cursor.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
     }
 
     #[test]
     fn rejects_other_scope_and_other_secret() {
         let cursor = codec().encode("author:1", &position());
-        assert_eq!(
-            codec().decode::<Position>("author:2", &cursor),
-            Err(CursorError::Signature)
-        );
+        assert_eq!(codec().decode::<Position>("author:2", &cursor), Err(CursorError::Signature));
         let other = CursorCodec::new(b"another secret");
-        assert_eq!(
-            other.decode::<Position>("author:1", &cursor),
-            Err(CursorError::Signature)
-        );
+        assert_eq!(other.decode::<Position>("author:1", &cursor), Err(CursorError::Signature));
     }
 
     #[test]
@@ -137,25 +119,16 @@ mod tests {
             let mut tampered = raw.clone();
             tampered[i] ^= 0x01;
             let tampered = URL_SAFE_NO_PAD.encode(tampered);
-            assert!(
-                codec().decode::<Position>("latest", &tampered).is_err(),
-                "byte {i} flip was accepted"
-            );
+            assert!(codec().decode::<Position>("latest", &tampered).is_err(), "byte {i} flip was accepted");
         }
     }
 
     #[test]
     fn rejects_garbage_short_long_and_future_versions() {
-        assert_eq!(
-            codec().decode::<Position>("latest", "not base64!"),
-            Err(CursorError::Encoding)
-        );
+        assert_eq!(codec().decode::<Position>("latest", "not base64!"), Err(CursorError::Encoding));
         assert_eq!(codec().decode::<Position>("latest", ""), Err(CursorError::Encoding));
         assert_eq!(codec().decode::<Position>("latest", "AQ"), Err(CursorError::Encoding));
-        assert_eq!(
-            codec().decode::<Position>("latest", &"A".repeat(2000)),
-            Err(CursorError::Encoding)
-        );
+        assert_eq!(codec().decode::<Position>("latest", &"A".repeat(2000)), Err(CursorError::Encoding));
         let v2 = URL_SAFE_NO_PAD.encode([2u8; 40]);
         assert_eq!(codec().decode::<Position>("latest", &v2), Err(CursorError::Version));
     }
@@ -163,9 +136,6 @@ mod tests {
     #[test]
     fn signed_but_wrong_shape_is_a_position_error() {
         let cursor = codec().encode("latest", &42);
-        assert_eq!(
-            codec().decode::<Position>("latest", &cursor),
-            Err(CursorError::Position)
-        );
+        assert_eq!(codec().decode::<Position>("latest", &cursor), Err(CursorError::Position));
     }
 }

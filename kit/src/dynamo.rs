@@ -105,42 +105,47 @@ impl Expr {
 }
 
 /// A transactional put, optionally conditional.
-pub fn tx_put(table: &str, item: Item, condition: Option<&str>) -> TransactWriteItem {
+pub fn tx_put(table: &str, item: Item, condition: Option<&str>, expr: Expr) -> TransactWriteItem {
     let put = Put::builder()
         .table_name(table)
         .set_item(Some(item))
-        .set_condition_expression(condition.map(Into::into));
+        .set_condition_expression(condition.map(Into::into))
+        .set_expression_attribute_names(expr.names())
+        .set_expression_attribute_values(expr.values());
     TransactWriteItem::builder().put(built(put.build())).build()
 }
 
 /// A transactional condition on an item that is not written.
-pub fn tx_check(table: &str, key: Item, condition: &str) -> TransactWriteItem {
+pub fn tx_check(table: &str, key: Item, condition: &str, expr: Expr) -> TransactWriteItem {
     let check = ConditionCheck::builder()
         .table_name(table)
         .set_key(Some(key))
-        .condition_expression(condition);
-    TransactWriteItem::builder()
-        .condition_check(built(check.build()))
-        .build()
+        .condition_expression(condition)
+        .set_expression_attribute_names(expr.names())
+        .set_expression_attribute_values(expr.values());
+    TransactWriteItem::builder().condition_check(built(check.build())).build()
 }
 
-/// A transactional update.
-pub fn tx_update(table: &str, key: Item, update: &str, expr: Expr) -> TransactWriteItem {
+/// A transactional update, optionally conditional.
+pub fn tx_update(table: &str, key: Item, update: &str, condition: Option<&str>, expr: Expr) -> TransactWriteItem {
     let update = Update::builder()
         .table_name(table)
         .set_key(Some(key))
         .update_expression(update)
+        .set_condition_expression(condition.map(Into::into))
         .set_expression_attribute_names(expr.names())
         .set_expression_attribute_values(expr.values());
     TransactWriteItem::builder().update(built(update.build())).build()
 }
 
 /// A transactional delete, optionally conditional.
-pub fn tx_delete(table: &str, key: Item, condition: Option<&str>) -> TransactWriteItem {
+pub fn tx_delete(table: &str, key: Item, condition: Option<&str>, expr: Expr) -> TransactWriteItem {
     let delete = Delete::builder()
         .table_name(table)
         .set_key(Some(key))
-        .set_condition_expression(condition.map(Into::into));
+        .set_condition_expression(condition.map(Into::into))
+        .set_expression_attribute_names(expr.names())
+        .set_expression_attribute_values(expr.values());
     TransactWriteItem::builder().delete(built(delete.build())).build()
 }
 
@@ -184,10 +189,7 @@ pub async fn batch_get(client: &Client, table: &str, keys: Vec<Item>) -> Result<
 fn cancellation_reasons(err: &SdkError<TransactWriteItemsError, impl std::fmt::Debug>) -> Option<Vec<Option<String>>> {
     match err.as_service_error()? {
         TransactWriteItemsError::TransactionCanceledException(e) => Some(
-            e.cancellation_reasons()
-                .iter()
-                .map(|r| r.code().filter(|c| *c != "None").map(str::to_owned))
-                .collect(),
+            e.cancellation_reasons().iter().map(|r| r.code().filter(|c| *c != "None").map(str::to_owned)).collect(),
         ),
         _ => None,
     }
@@ -221,10 +223,7 @@ pub async fn transact_write(request: TransactWriteItemsFluentBuilder) -> Result<
         let Some(reasons) = cancellation_reasons(&err) else {
             return Err(err.into());
         };
-        let failed: Vec<bool> = reasons
-            .iter()
-            .map(|r| r.as_deref() == Some("ConditionalCheckFailed"))
-            .collect();
+        let failed: Vec<bool> = reasons.iter().map(|r| r.as_deref() == Some("ConditionalCheckFailed")).collect();
         if failed.contains(&true) {
             return Ok(Transaction::ConditionsFailed(failed));
         }

@@ -105,10 +105,7 @@ fn sha256_hex(parts: &[&[u8]]) -> String {
 
 fn valid_key(value: &HeaderValue) -> Option<&str> {
     let key = value.to_str().ok()?;
-    (1..=MAX_KEY_LEN)
-        .contains(&key.len())
-        .then_some(key)
-        .filter(|k| k.bytes().all(|b| b.is_ascii_graphic()))
+    (1..=MAX_KEY_LEN).contains(&key.len()).then_some(key).filter(|k| k.bytes().all(|b| b.is_ascii_graphic()))
 }
 
 impl Idempotency {
@@ -141,10 +138,7 @@ impl Idempotency {
             .await;
         match put {
             Ok(_) => return Ok(Claim::Acquired),
-            Err(err)
-                if err
-                    .as_service_error()
-                    .is_some_and(|e| e.is_conditional_check_failed_exception()) => {}
+            Err(err) if err.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {}
             Err(err) => return Err(err.into()),
         }
         let existing = self
@@ -195,12 +189,7 @@ impl Idempotency {
     }
 
     async fn release(&self, id: &str) -> Result<(), DynamoError> {
-        self.client
-            .delete_item()
-            .table_name(&*self.table)
-            .set_key(Some(Self::record_key(id)))
-            .send()
-            .await?;
+        self.client.delete_item().table_name(&*self.table).set_key(Some(Self::record_key(id))).send().await?;
         Ok(())
     }
 }
@@ -212,34 +201,26 @@ fn stored_response(item: &Item) -> Response {
         .and_then(|v| v.parse::<u16>().ok())
         .and_then(|v| StatusCode::from_u16(v).ok())
         .unwrap_or(StatusCode::OK);
-    let body = item
-        .get("response_body")
-        .and_then(|v| v.as_s().ok())
-        .and_then(|b| STANDARD.decode(b).ok())
-        .unwrap_or_default();
+    let body =
+        item.get("response_body").and_then(|v| v.as_s().ok()).and_then(|b| STANDARD.decode(b).ok()).unwrap_or_default();
     let mut response = Response::new(Body::from(body));
     *response.status_mut() = status;
     if let Some(Ok(headers)) = item.get("response_headers").map(AttributeValue::as_m) {
         for (name, value) in headers {
-            if let (Ok(name), Some(Ok(value))) = (
-                HeaderName::try_from(name.as_str()),
-                value.as_s().ok().map(|v| HeaderValue::try_from(v.as_str())),
-            ) {
+            if let (Ok(name), Some(Ok(value))) =
+                (HeaderName::try_from(name.as_str()), value.as_s().ok().map(|v| HeaderValue::try_from(v.as_str())))
+            {
                 response.headers_mut().insert(name, value);
             }
         }
     }
-    response
-        .headers_mut()
-        .insert(REPLAYED_HEADER, HeaderValue::from_static("true"));
+    response.headers_mut().insert(REPLAYED_HEADER, HeaderValue::from_static("true"));
     response
 }
 
 fn internal(err: impl std::fmt::Display) -> Response {
     tracing::error!(error = %err, "idempotency store failed");
-    Problem::new(types::UNAVAILABLE)
-        .detail("could not record the idempotency key; retry")
-        .into_response()
+    Problem::new(types::UNAVAILABLE).detail("could not record the idempotency key; retry").into_response()
 }
 
 /// Middleware (`axum::middleware::from_fn_with_state`) applying [`Idempotency`] to the routes it wraps.
@@ -258,12 +239,8 @@ pub async fn middleware(State(idempotency): State<Idempotency>, request: Request
         Ok(bytes) => bytes,
         Err(_) => return Problem::new(types::PAYLOAD_TOO_LARGE).into_response(),
     };
-    let id = sha256_hex(&[
-        scope.as_bytes(),
-        parts.method.as_str().as_bytes(),
-        parts.uri.path().as_bytes(),
-        key.as_bytes(),
-    ]);
+    let id =
+        sha256_hex(&[scope.as_bytes(), parts.method.as_str().as_bytes(), parts.uri.path().as_bytes(), key.as_bytes()]);
     let fingerprint = sha256_hex(&[&body]);
 
     match idempotency.claim(&id, &fingerprint).await {

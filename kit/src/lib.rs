@@ -12,4 +12,7 @@ pub mod metrics;
 pub mod problem;
 pub mod shard;
 pub mod shutdown;
+pub mod sqs_batch;
+pub mod sqs_poll;
+pub mod sqs_redrive;
 pub mod telemetry;

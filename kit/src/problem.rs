@@ -34,64 +34,40 @@ pub mod types {
 
     pub const MALFORMED_REQUEST: ProblemType =
         ProblemType::new("malformed-request", "The request is malformed", StatusCode::BAD_REQUEST);
-    pub const MALFORMED_JSON: ProblemType = ProblemType::new(
-        "malformed-json",
-        "The request body is not valid JSON",
-        StatusCode::BAD_REQUEST,
-    );
+    pub const MALFORMED_JSON: ProblemType =
+        ProblemType::new("malformed-json", "The request body is not valid JSON", StatusCode::BAD_REQUEST);
     pub const INVALID_CURSOR: ProblemType = ProblemType::new(
         "invalid-cursor",
         "The pagination cursor is not one this API issued for this list",
         StatusCode::BAD_REQUEST,
     );
-    pub const UNAUTHENTICATED: ProblemType = ProblemType::new(
-        "unauthenticated",
-        "The request needs an authenticated user",
-        StatusCode::UNAUTHORIZED,
-    );
+    pub const UNAUTHENTICATED: ProblemType =
+        ProblemType::new("unauthenticated", "The request needs an authenticated user", StatusCode::UNAUTHORIZED);
     pub const NOT_FOUND: ProblemType = ProblemType::new("not-found", "No such resource", StatusCode::NOT_FOUND);
     pub const METHOD_NOT_ALLOWED: ProblemType = ProblemType::new(
         "method-not-allowed",
         "The resource does not support this method",
         StatusCode::METHOD_NOT_ALLOWED,
     );
-    pub const CONFLICT: ProblemType = ProblemType::new(
-        "conflict",
-        "The request conflicts with the current state",
-        StatusCode::CONFLICT,
-    );
-    pub const PAYLOAD_TOO_LARGE: ProblemType = ProblemType::new(
-        "payload-too-large",
-        "The request body is too large",
-        StatusCode::PAYLOAD_TOO_LARGE,
-    );
+    pub const CONFLICT: ProblemType =
+        ProblemType::new("conflict", "The request conflicts with the current state", StatusCode::CONFLICT);
+    pub const PAYLOAD_TOO_LARGE: ProblemType =
+        ProblemType::new("payload-too-large", "The request body is too large", StatusCode::PAYLOAD_TOO_LARGE);
     pub const UNSUPPORTED_MEDIA_TYPE: ProblemType = ProblemType::new(
         "unsupported-media-type",
         "The request body must be application/json",
         StatusCode::UNSUPPORTED_MEDIA_TYPE,
     );
-    pub const VALIDATION: ProblemType = ProblemType::new(
-        "validation",
-        "The request has invalid fields",
-        StatusCode::UNPROCESSABLE_ENTITY,
-    );
+    pub const VALIDATION: ProblemType =
+        ProblemType::new("validation", "The request has invalid fields", StatusCode::UNPROCESSABLE_ENTITY);
     pub const TOO_MANY_REQUESTS: ProblemType =
         ProblemType::new("rate-limited", "Too many requests", StatusCode::TOO_MANY_REQUESTS);
-    pub const INTERNAL: ProblemType = ProblemType::new(
-        "internal",
-        "The server failed to handle the request",
-        StatusCode::INTERNAL_SERVER_ERROR,
-    );
-    pub const UNAVAILABLE: ProblemType = ProblemType::new(
-        "unavailable",
-        "The service is temporarily unavailable",
-        StatusCode::SERVICE_UNAVAILABLE,
-    );
-    pub const TIMEOUT: ProblemType = ProblemType::new(
-        "timeout",
-        "The server did not finish in time",
-        StatusCode::GATEWAY_TIMEOUT,
-    );
+    pub const INTERNAL: ProblemType =
+        ProblemType::new("internal", "The server failed to handle the request", StatusCode::INTERNAL_SERVER_ERROR);
+    pub const UNAVAILABLE: ProblemType =
+        ProblemType::new("unavailable", "The service is temporarily unavailable", StatusCode::SERVICE_UNAVAILABLE);
+    pub const TIMEOUT: ProblemType =
+        ProblemType::new("timeout", "The server did not finish in time", StatusCode::GATEWAY_TIMEOUT);
 
     /// The generic type for a bare status (used when a layer produced an error without a body).
     pub fn for_status(status: StatusCode) -> ProblemType {
@@ -122,10 +98,7 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self {
-            field: field.into(),
-            message: message.into(),
-        }
+        Self { field: field.into(), message: message.into() }
     }
 }
 
@@ -153,13 +126,7 @@ struct Document<'a> {
 
 impl Problem {
     pub fn new(kind: ProblemType) -> Self {
-        Self {
-            kind,
-            status: kind.status,
-            detail: None,
-            extensions: Map::new(),
-            headers: Vec::new(),
-        }
+        Self { kind, status: kind.status, detail: None, extensions: Map::new(), headers: Vec::new() }
     }
 
     /// A human-readable explanation specific to this occurrence.
@@ -291,8 +258,7 @@ mod tests {
     async fn bodyless_error_becomes_problem_and_keeps_headers() {
         let mut bare = Response::new(Body::empty());
         *bare.status_mut() = StatusCode::METHOD_NOT_ALLOWED;
-        bare.headers_mut()
-            .insert(header::ALLOW, HeaderValue::from_static("GET,HEAD"));
+        bare.headers_mut().insert(header::ALLOW, HeaderValue::from_static("GET,HEAD"));
         let response = bodyless_errors_as_problems(bare).await;
         assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
         assert_eq!(response.headers()[header::ALLOW], "GET,HEAD");

@@ -84,9 +84,7 @@ mod tests {
     fn calculated_shard_is_stable_and_in_range() {
         let n = ShardCount::new(16).unwrap();
         // Pinned values: a change here would orphan every item already written under the old shard.
-        let pinned: Vec<u16> = ["01JDQ3X7Y8Z9ABCDEFGHJKMNPQ", "post-1", "post-2", ""]
-            .map(|id| n.calculated(id))
-            .into();
+        let pinned: Vec<u16> = ["01JDQ3X7Y8Z9ABCDEFGHJKMNPQ", "post-1", "post-2", ""].map(|id| n.calculated(id)).into();
         assert_eq!(pinned, PINNED);
         assert!((0..10_000).all(|i| n.calculated(&format!("id-{i}")) < 16));
     }

@@ -17,15 +17,7 @@ pub fn init() {
     };
     let registry = tracing_subscriber::registry().with(filter);
     if json {
-        registry
-            .with(
-                fmt::layer()
-                    .json()
-                    .flatten_event(true)
-                    .with_current_span(true)
-                    .with_span_list(false),
-            )
-            .init();
+        registry.with(fmt::layer().json().flatten_event(true).with_current_span(true).with_span_list(false)).init();
     } else {
         registry.with(fmt::layer().compact()).init();
     }

@@ -31,11 +31,7 @@ pub struct Ops {
 
 impl Ops {
     pub fn new(store: Store, metrics: PrometheusHandle) -> Self {
-        Self {
-            store,
-            metrics,
-            draining: Arc::default(),
-        }
+        Self { store, metrics, draining: Arc::default() }
     }
 
     /// From now on /readyz says 503, so load balancers stop sending new requests.
@@ -60,22 +56,13 @@ async fn readyz(State(ops): State<Ops>) -> Response {
         Ok(Ok(())) => "ready".into_response(),
         Ok(Err(err)) => {
             tracing::warn!(error = ?err, "not ready: DynamoDB check failed");
-            Problem::new(types::UNAVAILABLE)
-                .detail("the database is unreachable")
-                .into_response()
+            Problem::new(types::UNAVAILABLE).detail("the database is unreachable").into_response()
         }
-        Err(_) => Problem::new(types::UNAVAILABLE)
-            .detail("the database did not answer in time")
-            .into_response(),
+        Err(_) => Problem::new(types::UNAVAILABLE).detail("the database did not answer in time").into_response(),
     }
 }
 
 async fn metrics(State(ops): State<Ops>) -> Response {
     let content_type = HeaderValue::from_static("text/plain; version=0.0.4");
-    (
-        StatusCode::OK,
-        [(header::CONTENT_TYPE, content_type)],
-        ops.metrics.render(),
-    )
-        .into_response()
+    (StatusCode::OK, [(header::CONTENT_TYPE, content_type)], ops.metrics.render()).into_response()
 }

@@ -18,10 +18,7 @@ struct Origin {
 fn origin_command(extra: &[(&str, &str)]) -> (Command, u16) {
     let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let mut command = Command::new(env!("CARGO_BIN_EXE_origin"));
-    command
-        .env("BIND_ADDR", format!("127.0.0.1:{port}"))
-        .env("LOG_FORMAT", "json")
-        .stdout(Stdio::null());
+    command.env("BIND_ADDR", format!("127.0.0.1:{port}")).env("LOG_FORMAT", "json").stdout(Stdio::null());
     for (name, value) in extra {
         command.env(name, value);
     }
@@ -31,19 +28,13 @@ fn origin_command(extra: &[(&str, &str)]) -> (Command, u16) {
 impl Origin {
     fn start(extra: &[(&str, &str)]) -> Self {
         let (mut command, port) = origin_command(extra);
-        Self {
-            child: command.spawn().expect("the origin binary starts"),
-            base: format!("http://127.0.0.1:{port}"),
-        }
+        Self { child: command.spawn().expect("the origin binary starts"), base: format!("http://127.0.0.1:{port}") }
     }
 
     async fn wait_until_listening(&mut self) {
         let deadline = Instant::now() + Duration::from_secs(20);
         while reqwest::get(format!("{}/healthz", self.base)).await.is_err() {
-            assert!(
-                self.child.try_wait().unwrap().is_none(),
-                "the origin exited before listening"
-            );
+            assert!(self.child.try_wait().unwrap().is_none(), "the origin exited before listening");
             assert!(Instant::now() < deadline, "the origin did not listen within 20 s");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
@@ -54,10 +45,7 @@ impl Origin {
     }
 
     fn terminate(&self) {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap();
+        let status = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
         assert!(status.success());
     }
 
@@ -100,34 +88,15 @@ async fn serves_the_api_health_and_metrics_then_stops_gracefully() {
     assert_eq!(created.status(), 201);
     assert!(created.headers().contains_key("x-request-id"));
     let location = created.headers()["location"].to_str().unwrap().to_owned();
-    let user: Value = http
-        .get(origin.url(&location))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let user: Value = http.get(origin.url(&location)).send().await.unwrap().json().await.unwrap();
     assert_eq!(user["handle"], handle);
 
-    let malformed = http
-        .post(origin.url("/v1/users"))
-        .header("content-type", "application/json")
-        .body("{")
-        .send()
-        .await
-        .unwrap();
+    let malformed =
+        http.post(origin.url("/v1/users")).header("content-type", "application/json").body("{").send().await.unwrap();
     assert_eq!(malformed.status(), 400);
     assert_eq!(malformed.headers()["content-type"], "application/problem+json");
 
-    let metrics = http
-        .get(origin.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = http.get(origin.url("/metrics")).send().await.unwrap().text().await.unwrap();
     assert!(
         metrics.contains(r#"http_request_duration_seconds_bucket{method="POST",route="/v1/users",status="201""#),
         "{metrics}"
@@ -155,8 +124,5 @@ async fn refuses_to_start_with_bad_configuration() {
     let output = origin_command(&[("LIKE_SHARDS", "0")]).0.output().unwrap();
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(
-        stderr.contains("LIKE_SHARDS"),
-        "the error must name the variable: {stderr}"
-    );
+    assert!(stderr.contains("LIKE_SHARDS"), "the error must name the variable: {stderr}");
 }

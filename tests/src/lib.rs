@@ -2,7 +2,10 @@
 //! Owns the wiring of an app to the emulator that `scripts/test` starts, and request/response helpers.
 //! Must not hide failures: without the emulator's environment it panics and says how to get one.
 
-use app::AppState;
+use std::time::Duration;
+
+use app::{AppConfig, AppState};
+use aws_sdk_sqs::types::QueueAttributeName;
 use axum::{
     Router,
     body::{Body, Bytes},
@@ -12,16 +15,89 @@ use http_body_util::BodyExt;
 use serde_json::Value;
 use tower::ServiceExt;
 
-/// The app state for the emulator named by the environment (`AWS_ENDPOINT_URL`, `TABLE_NAME`, ...).
-pub async fn emulator_state() -> AppState {
+/// The app's configuration for the emulator named by the environment (`AWS_ENDPOINT_URL`, `TABLE_NAME`, ...).
+pub fn emulator_config() -> AppConfig {
     assert!(
         std::env::var_os("AWS_ENDPOINT_URL").is_some(),
         "integration tests talk to the local AWS emulator: run `scripts/test`, or `infra/local/emulator up` \
-         and `source .local/run/aws.env` (plus CURSOR_SECRET) before `cargo test`"
+         and `source .local/run/dev/aws.env` (plus CURSOR_SECRET) before `cargo test`"
     );
-    AppState::from_env()
+    AppConfig::from_env(&kit::config::Env::process()).expect("the emulator environment is complete")
+}
+
+/// The app state for the emulator named by the environment.
+pub async fn emulator_state() -> AppState {
+    AppState::new(emulator_config(), &kit::aws::sdk_config().await)
+}
+
+/// The ARN of the queue at `url`.
+pub async fn queue_arn(sqs: &aws_sdk_sqs::Client, url: &str) -> String {
+    let output = sqs.get_queue_attributes().queue_url(url).attribute_names(QueueAttributeName::QueueArn).send().await;
+    output.unwrap().attributes.unwrap()[&QueueAttributeName::QueueArn].clone()
+}
+
+/// A queue of this test's own (`{prefix}-{random}`) with a dead-letter queue after `max_receives` receives.
+/// Returns (queue URL, dead-letter queue URL).
+pub async fn queue_with_dead_letters(sqs: &aws_sdk_sqs::Client, prefix: &str, max_receives: u32) -> (String, String) {
+    let name = format!("{prefix}-{}", ulid::Ulid::generate().to_string().to_lowercase());
+    let dlq = sqs.create_queue().queue_name(format!("{name}-dlq")).send().await.unwrap().queue_url.unwrap();
+    let dlq_arn = queue_arn(sqs, &dlq).await;
+    let redrive = serde_json::json!({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": max_receives}).to_string();
+    let queue = sqs
+        .create_queue()
+        .queue_name(&name)
+        .attributes(QueueAttributeName::RedrivePolicy, redrive)
+        .attributes(QueueAttributeName::VisibilityTimeout, "30")
+        .send()
         .await
-        .expect("the emulator environment is complete")
+        .unwrap()
+        .queue_url
+        .unwrap();
+    (queue, dlq)
+}
+
+/// A bucket of this test's own that notifies a queue of its own (with a dead-letter queue) of every object
+/// created under `originals/`, as the stack's media bucket does. Returns (bucket, queue URL, DLQ URL).
+pub async fn bucket_notifying_queue(s3: &aws_sdk_s3::Client, sqs: &aws_sdk_sqs::Client) -> (String, String, String) {
+    use aws_sdk_s3::types::{
+        Event, FilterRule, FilterRuleName, NotificationConfiguration, NotificationConfigurationFilter,
+        QueueConfiguration, S3KeyFilter,
+    };
+    let (queue, dead_letters) = queue_with_dead_letters(sqs, "test-media", 5).await;
+    let queue_arn = queue_arn(sqs, &queue).await;
+    let bucket = format!("test-media-{}", ulid::Ulid::generate().to_string().to_lowercase());
+    s3.create_bucket().bucket(&bucket).send().await.unwrap();
+    let prefix = FilterRule::builder().name(FilterRuleName::Prefix).value("originals/").build();
+    let notification = QueueConfiguration::builder()
+        .queue_arn(queue_arn)
+        .events(Event::S3ObjectCreated)
+        .filter(
+            NotificationConfigurationFilter::builder().key(S3KeyFilter::builder().filter_rules(prefix).build()).build(),
+        )
+        .build()
+        .unwrap();
+    s3.put_bucket_notification_configuration()
+        .bucket(&bucket)
+        .notification_configuration(NotificationConfiguration::builder().queue_configurations(notification).build())
+        .send()
+        .await
+        .unwrap();
+    (bucket, queue, dead_letters)
+}
+
+/// How many messages a queue holds (visible and in flight).
+pub async fn queue_depth(sqs: &aws_sdk_sqs::Client, queue: &str) -> usize {
+    let attributes = sqs
+        .get_queue_attributes()
+        .queue_url(queue)
+        .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+        .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+        .send()
+        .await
+        .unwrap()
+        .attributes
+        .unwrap_or_default();
+    attributes.values().map(|v| v.parse::<usize>().unwrap()).sum()
 }
 
 /// A handle no other test (or run) uses: `{prefix}_{random}`, at most 30 characters.
@@ -46,20 +122,12 @@ impl TestResponse {
     }
 
     pub fn header(&self, name: &str) -> &str {
-        self.headers
-            .get(name)
-            .map(|v| v.to_str().unwrap())
-            .unwrap_or_else(|| panic!("no {name} header"))
+        self.headers.get(name).map(|v| v.to_str().unwrap()).unwrap_or_else(|| panic!("no {name} header"))
     }
 
     /// Asserts an RFC 9457 problem with this status and type slug, and returns the document.
     pub fn assert_problem(&self, status: u16, slug: &str) -> Value {
-        assert_eq!(
-            self.status.as_u16(),
-            status,
-            "status of {}",
-            String::from_utf8_lossy(&self.body)
-        );
+        assert_eq!(self.status.as_u16(), status, "status of {}", String::from_utf8_lossy(&self.body));
         assert_eq!(self.header("content-type"), "application/problem+json");
         let problem = self.json();
         assert_eq!(problem["type"], format!("/problems/{slug}"), "{problem}");
@@ -68,35 +136,59 @@ impl TestResponse {
     }
 }
 
-/// The app's router driven in-process (`tower::ServiceExt::oneshot`), no server.
+/// The app's router driven in-process (`tower::ServiceExt::oneshot`), no server. Each app sends its events to
+/// a jobs queue of its own, which [`TestApp::run_jobs`] drains through the real poller and job handlers.
 #[derive(Clone)]
 pub struct TestApp {
     pub state: AppState,
     router: Router,
+    pub jobs_queue: String,
+    pub jobs_dead_letters: String,
 }
 
 impl TestApp {
     pub async fn new() -> Self {
-        let state = emulator_state().await;
-        Self {
-            router: app::router(state.clone()),
-            state,
+        Self::with_config(|_| {}).await
+    }
+
+    /// An app whose configuration `adjust` changes first.
+    pub async fn with_config(adjust: impl FnOnce(&mut AppConfig)) -> Self {
+        let sdk = kit::aws::sdk_config().await;
+        let sqs = aws_sdk_sqs::Client::new(&sdk);
+        let (jobs_queue, jobs_dead_letters) = queue_with_dead_letters(&sqs, "test-jobs", 5).await;
+        let mut config = emulator_config();
+        config.jobs_queue_url = jobs_queue.clone();
+        config.job_retry = kit::sqs_batch::RetryBackoff { base: Duration::ZERO, max: Duration::ZERO };
+        adjust(&mut config);
+        let state = AppState::new(config, &sdk);
+        Self { router: app::router(state.clone()), state, jobs_queue, jobs_dead_letters }
+    }
+
+    /// Runs the jobs in this app's jobs queue until it is empty, in batches of 10; returns how many messages
+    /// were handled.
+    pub async fn run_jobs(&self) -> usize {
+        self.drain(&self.jobs_queue).await
+    }
+
+    /// Runs the app's job handlers over `queue` until a receive comes back empty.
+    pub async fn drain(&self, queue: &str) -> usize {
+        let poller =
+            kit::sqs_poll::Poller::new(self.state.sqs.clone(), queue).await.unwrap().wait(Duration::from_secs(1));
+        let runner = app::jobs::runner(&self.state);
+        let handle = |event| runner.run::<app::jobs::JobMessage>(event);
+        let mut handled = 0;
+        loop {
+            match poller.poll_once(&handle).await.unwrap() {
+                0 => return handled,
+                n => handled += n,
+            }
         }
     }
 
     pub async fn send(&self, request: Request<Body>) -> TestResponse {
-        let response = self
-            .router
-            .clone()
-            .oneshot(request)
-            .await
-            .expect("the router is infallible");
+        let response = self.router.clone().oneshot(request).await.expect("the router is infallible");
         let (parts, body) = response.into_parts();
-        TestResponse {
-            status: parts.status,
-            headers: parts.headers,
-            body: body.collect().await.unwrap().to_bytes(),
-        }
+        TestResponse { status: parts.status, headers: parts.headers, body: body.collect().await.unwrap().to_bytes() }
     }
 
     /// A request with optional JSON body and extra headers.
@@ -143,12 +235,7 @@ impl TestApp {
     /// Creates a post by `author` (an id) and returns its JSON.
     pub async fn create_post(&self, author: &str, body: &str) -> Value {
         let response = self
-            .call(
-                Method::POST,
-                "/v1/posts",
-                &[("x-user-id", author)],
-                Some(serde_json::json!({"body": body})),
-            )
+            .call(Method::POST, "/v1/posts", &[("x-user-id", author)], Some(serde_json::json!({"body": body})))
             .await;
         assert_eq!(response.status, StatusCode::CREATED, "{:?}", response.body);
         response.json()

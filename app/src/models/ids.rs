@@ -65,6 +65,7 @@ macro_rules! ulid_id {
 
 ulid_id!(UserId, "a user id");
 ulid_id!(PostId, "a post id");
+ulid_id!(MediaId, "a media id");
 
 #[cfg(test)]
 mod tests {
@@ -80,13 +81,9 @@ mod tests {
 
     #[test]
     fn rejects_non_ulids() {
-        for bad in [
-            "",
-            "123",
-            "not-a-ulid-at-all-xxxxxxxxx",
-            "01JDQ3X7Y8Z9ABCDEFGHJKMNPQQ",
-            "8ZZZZZZZZZZZZZZZZZZZZZZZZZ",
-        ] {
+        for bad in
+            ["", "123", "not-a-ulid-at-all-xxxxxxxxx", "01JDQ3X7Y8Z9ABCDEFGHJKMNPQQ", "8ZZZZZZZZZZZZZZZZZZZZZZZZZ"]
+        {
             assert!(UserId::parse(bad).is_err(), "{bad:?}");
         }
     }

@@ -2,13 +2,15 @@
 //! handler holds a `Handle` or a `PostBody`, it is valid. Parse errors are messages for the client.
 
 mod ids;
+mod media;
 mod page_limit;
 mod post;
 mod text;
 mod timestamp;
 mod user;
 
-pub use ids::{PostId, UserId};
+pub use ids::{MediaId, PostId, UserId};
+pub use media::{ImageType, Media, MediaStatus, PostMedia, THUMBNAIL_SIZES};
 pub use page_limit::PageLimit;
 pub use post::Post;
 pub use text::{DisplayName, Handle, PostBody};

@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{PostId, Timestamp, UserId};
+use super::{PostId, PostMedia, Timestamp, UserId};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Post {
@@ -10,9 +10,11 @@ pub struct Post {
     pub author_id: UserId,
     pub body: String,
     pub created_at: Timestamp,
-    /// Not stored on the post item: filled in from the like counter when a single post is read.
+    /// Rolled up from the like counter shards by the like rollup job (eventually consistent).
     #[serde(default)]
     pub like_count: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub media: Option<PostMedia>,
 }
 
 impl Post {

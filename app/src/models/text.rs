@@ -4,8 +4,7 @@
 use serde::Serialize;
 
 fn has_control_chars(s: &str, allow_newlines: bool) -> bool {
-    s.chars()
-        .any(|c| c.is_control() && !(allow_newlines && (c == '\n' || c == '\t')))
+    s.chars().any(|c| c.is_control() && !(allow_newlines && (c == '\n' || c == '\t')))
 }
 
 /// A unique public name: 3 to 30 of `a-z`, `0-9`, `_`, compared case-insensitively (stored lowercase).
@@ -15,9 +14,7 @@ pub struct Handle(String);
 impl Handle {
     pub fn parse(raw: &str) -> Result<Self, String> {
         let handle = raw.trim().to_ascii_lowercase();
-        let valid_chars = handle
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+        let valid_chars = handle.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
         if !(3..=30).contains(&handle.len()) || !valid_chars {
             return Err("handle must be 3 to 30 characters of a-z, 0-9 and _".into());
         }
@@ -39,10 +36,7 @@ impl DisplayName {
     pub fn parse(raw: &str) -> Result<Self, String> {
         let name = raw.trim();
         if !(1..=Self::MAX_CHARS).contains(&name.chars().count()) || has_control_chars(name, false) {
-            return Err(format!(
-                "display_name must be 1 to {} characters without control characters",
-                Self::MAX_CHARS
-            ));
+            return Err(format!("display_name must be 1 to {} characters without control characters", Self::MAX_CHARS));
         }
         Ok(Self(name.to_owned()))
     }

@@ -16,10 +16,8 @@ pub struct Timestamp(OffsetDateTime);
 impl Timestamp {
     /// Now, truncated to the millisecond like every stored timestamp.
     pub fn now() -> Self {
-        let millis = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .expect("clock after 1970")
-            .as_millis();
+        let millis =
+            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock after 1970").as_millis();
         Self::from_unix_millis(millis as u64)
     }
 
@@ -69,10 +67,7 @@ mod tests {
     #[test]
     fn string_order_is_time_order() {
         let times = [1u64, 999, 1_000, 59_999, 1_795_000_000_000, 1_795_000_000_001];
-        let strings: Vec<String> = times
-            .iter()
-            .map(|&t| Timestamp::from_unix_millis(t).to_string())
-            .collect();
+        let strings: Vec<String> = times.iter().map(|&t| Timestamp::from_unix_millis(t).to_string()).collect();
         let mut sorted = strings.clone();
         sorted.sort();
         assert_eq!(strings, sorted);

@@ -12,10 +12,7 @@ pub const HEADER: &str = "x-user-id";
 pub struct ActingUser(pub UserId);
 
 fn from_parts(parts: &Parts) -> Result<UserId, ApiError> {
-    let raw = parts
-        .headers
-        .get(HEADER)
-        .ok_or(ApiError::Unauthenticated("this request needs an X-User-Id header"))?;
+    let raw = parts.headers.get(HEADER).ok_or(ApiError::Unauthenticated("this request needs an X-User-Id header"))?;
     raw.to_str()
         .ok()
         .and_then(|v| UserId::parse(v).ok())

@@ -15,5 +15,9 @@ pub const PROFILE: CacheHeader = policy("public, max-age=0, s-maxage=60, stale-w
 pub const POST: CacheHeader = policy("public, max-age=0, s-maxage=10, stale-while-revalidate=60");
 /// Feeds move fast; a second or two at the edge absorbs a stampede.
 pub const FEED: CacheHeader = policy("public, max-age=0, s-maxage=2, stale-while-revalidate=10");
+/// Things that never change once settled (processed media).
+pub const FINAL: CacheHeader = policy("public, max-age=60, s-maxage=3600");
+/// Redirects to short-lived signed links: cache for much less than the link lives.
+pub const REDIRECT: CacheHeader = policy("public, max-age=300, s-maxage=300");
 /// Writes and per-user responses.
 pub const PRIVATE: CacheHeader = policy("private, no-store");

@@ -12,11 +12,10 @@ use kit::{
 
 use crate::store::StoreError;
 
-pub const HANDLE_TAKEN: ProblemType = ProblemType::new(
-    "handle-taken",
-    "The handle belongs to another user",
-    StatusCode::CONFLICT,
-);
+pub const HANDLE_TAKEN: ProblemType =
+    ProblemType::new("handle-taken", "The handle belongs to another user", StatusCode::CONFLICT);
+pub const MEDIA_IN_USE: ProblemType =
+    ProblemType::new("media-in-use", "The media is already attached to another post", StatusCode::CONFLICT);
 pub const PROFILE_REQUIRED: ProblemType = ProblemType::new(
     "profile-required",
     "The acting user has no profile; create it with POST /v1/users first",
@@ -39,6 +38,10 @@ pub enum ApiError {
     HandleTaken(String),
     #[error("the acting user has no profile")]
     ProfileRequired,
+    #[error("a dependency failed: {0}")]
+    Dependency(String),
+    #[error(transparent)]
+    Publish(#[from] crate::events::PublishError),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -58,9 +61,24 @@ impl ApiError {
                 .header(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")),
             Self::HandleTaken(handle) => Problem::new(HANDLE_TAKEN).detail(format!("@{handle} is taken")),
             Self::ProfileRequired => Problem::new(PROFILE_REQUIRED),
+            Self::Dependency(detail) => {
+                tracing::error!(%detail, "dependency failure");
+                Problem::new(types::UNAVAILABLE).header(header::RETRY_AFTER, HeaderValue::from_static("1"))
+            }
+            Self::Publish(err) => {
+                tracing::error!(error = %err, "event not published");
+                Problem::new(types::UNAVAILABLE)
+                    .detail("the change is saved, but its follow-up work could not be queued; retry the request")
+                    .header(header::RETRY_AFTER, HeaderValue::from_static("1"))
+            }
             Self::Store(StoreError::UserNotFound) => Problem::new(types::NOT_FOUND).detail("no such user"),
             Self::Store(StoreError::PostNotFound) => Problem::new(types::NOT_FOUND).detail("no such post"),
             Self::Store(StoreError::HandleTaken) => Problem::new(HANDLE_TAKEN),
+            Self::Store(StoreError::MediaNotFound) => Problem::new(types::NOT_FOUND).detail("no such media"),
+            Self::Store(StoreError::MediaInUse) => Problem::new(MEDIA_IN_USE),
+            Self::Store(StoreError::Conflict) => Problem::new(types::CONFLICT)
+                .detail("a concurrent change got there first; retry")
+                .header(header::RETRY_AFTER, HeaderValue::from_static("1")),
             Self::Store(StoreError::Dynamo(err)) if err.is_overload() => {
                 tracing::warn!(error = %err, "DynamoDB overloaded");
                 Problem::new(types::UNAVAILABLE)
@@ -89,11 +107,7 @@ impl From<JsonRejection> for ApiError {
             JsonRejection::MissingJsonContentType(_) => types::UNSUPPORTED_MEDIA_TYPE,
             _ => types::for_status(rejection.status()),
         };
-        Self::Rejected(
-            Problem::new(kind)
-                .status(rejection.status())
-                .detail(rejection.body_text()),
-        )
+        Self::Rejected(Problem::new(kind).status(rejection.status()).detail(rejection.body_text()))
     }
 }
 
@@ -117,9 +131,7 @@ pub struct Validator {
 
 impl Validator {
     pub fn check<T>(&mut self, field: &str, parsed: Result<T, String>) -> Option<T> {
-        parsed
-            .map_err(|message| self.errors.push(FieldError::new(field, message)))
-            .ok()
+        parsed.map_err(|message| self.errors.push(FieldError::new(field, message))).ok()
     }
 
     pub fn into_error(self) -> ApiError {

@@ -11,6 +11,11 @@ use crate::models::PageLimit;
 #[from_request(via(axum::Json), rejection(ApiError))]
 pub struct ApiJson<T>(pub T);
 
+/// `axum::extract::Path` with problem+json rejections.
+#[derive(FromRequestParts)]
+#[from_request(via(Path), rejection(ApiError))]
+pub struct ApiPath<T>(pub T);
+
 /// The one path parameter of a route, as a string to be parsed by the handler.
 #[derive(Deserialize, FromRequestParts)]
 #[from_request(via(Path), rejection(ApiError))]
@@ -34,9 +39,7 @@ pub struct PageQuery {
 impl PageQuery {
     pub fn limit(&self) -> Result<PageLimit, ApiError> {
         let mut validator = Validator::default();
-        validator
-            .check("limit", PageLimit::parse(self.limit.as_deref()))
-            .ok_or_else(|| validator.into_error())
+        validator.check("limit", PageLimit::parse(self.limit.as_deref())).ok_or_else(|| validator.into_error())
     }
 
     pub fn cursor(&self) -> Option<&str> {

@@ -5,6 +5,7 @@ mod cache_control;
 mod error;
 mod extract;
 mod likes;
+mod media;
 mod posts;
 mod users;
 
@@ -32,6 +33,9 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/posts", get(posts::latest).post(posts::create.layer(idempotent)))
         .route("/v1/posts/{id}", get(posts::get))
         .route("/v1/posts/{id}/like", put(likes::like).delete(likes::unlike))
+        .route("/v1/media/uploads", post(media::create_upload))
+        .route("/v1/media/{id}", get(media::get))
+        .route("/v1/media/{id}/thumbnails/{size}", get(media::thumbnail))
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(max_body))
         .with_state(state);

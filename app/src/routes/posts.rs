@@ -15,8 +15,10 @@ use super::{
     error::{ApiError, Validator},
     extract::{ApiJson, PageQuery, PathId},
 };
+use kit::problem::FieldError;
+
 use crate::{
-    models::{Post, PostBody, PostId, UserId},
+    models::{MediaId, Post, PostBody, PostId, UserId},
     state::AppState,
     store::{Page, StoreError},
 };
@@ -25,6 +27,8 @@ use crate::{
 #[serde(deny_unknown_fields)]
 pub struct NewPost {
     body: String,
+    /// An image uploaded with POST /v1/media/uploads by the same user, not yet attached to a post.
+    media_id: Option<String>,
 }
 
 /// A page of posts as sent: `next_cursor` is absent on the last page.
@@ -60,10 +64,7 @@ impl AppState {
 
     fn page(&self, scope: &str, page: Page<Post>) -> PostPage {
         let next_cursor = page.next.map(|after| self.cursors.encode(scope, &Position { after }));
-        PostPage {
-            items: page.items,
-            next_cursor,
-        }
+        PostPage { items: page.items, next_cursor }
     }
 }
 
@@ -73,29 +74,23 @@ pub async fn create(
     ApiJson(input): ApiJson<NewPost>,
 ) -> Result<impl IntoResponse, ApiError> {
     let mut validator = Validator::default();
-    let Some(body) = validator.check("body", PostBody::parse(&input.body)) else {
-        return Err(validator.into_error());
-    };
-    let post = state.store.create_post(author, &body).await.map_err(|err| match err {
+    let body = validator.check("body", PostBody::parse(&input.body));
+    let media_id = validator.check("media_id", input.media_id.as_deref().map(MediaId::parse).transpose());
+    let (Some(body), Some(media_id)) = (body, media_id) else { return Err(validator.into_error()) };
+    let post = state.store.create_post(author, &body, media_id).await.map_err(|err| match err {
         StoreError::UserNotFound => ApiError::ProfileRequired,
+        StoreError::MediaNotFound => {
+            ApiError::Invalid(vec![FieldError::new("media_id", "no such media among the acting user's uploads")])
+        }
         other => other.into(),
     })?;
     let location = format!("/v1/posts/{}", post.id);
-    Ok((
-        StatusCode::CREATED,
-        cache_control::PRIVATE,
-        [(header::LOCATION, location)],
-        Json(post),
-    ))
+    Ok((StatusCode::CREATED, cache_control::PRIVATE, [(header::LOCATION, location)], Json(post)))
 }
 
 pub async fn get(State(state): State<AppState>, id: PathId) -> Result<impl IntoResponse, ApiError> {
     let id = id.parse(PostId::parse, "post")?;
-    let post = state
-        .store
-        .get_post(id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("no post has the id {id}")))?;
+    let post = state.store.get_post(id).await?.ok_or_else(|| ApiError::NotFound(format!("no post has the id {id}")))?;
     Ok((cache_control::POST, Json(post)))
 }
 

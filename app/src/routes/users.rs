@@ -37,29 +37,16 @@ pub async fn create(
         return Err(validator.into_error());
     };
 
-    let user = state
-        .store
-        .create_user(&handle, &display_name)
-        .await
-        .map_err(|err| match err {
-            StoreError::HandleTaken => ApiError::HandleTaken(handle.as_str().to_owned()),
-            other => other.into(),
-        })?;
+    let user = state.store.create_user(&handle, &display_name).await.map_err(|err| match err {
+        StoreError::HandleTaken => ApiError::HandleTaken(handle.as_str().to_owned()),
+        other => other.into(),
+    })?;
     let location = format!("/v1/users/{}", user.id);
-    Ok((
-        StatusCode::CREATED,
-        cache_control::PRIVATE,
-        [(header::LOCATION, location)],
-        Json(user),
-    ))
+    Ok((StatusCode::CREATED, cache_control::PRIVATE, [(header::LOCATION, location)], Json(user)))
 }
 
 pub async fn get(State(state): State<AppState>, id: PathId) -> Result<impl IntoResponse, ApiError> {
     let id = id.parse(UserId::parse, "user")?;
-    let user = state
-        .store
-        .get_user(id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("no user has the id {id}")))?;
+    let user = state.store.get_user(id).await?.ok_or_else(|| ApiError::NotFound(format!("no user has the id {id}")))?;
     Ok((cache_control::PROFILE, Json(user)))
 }

@@ -5,7 +5,7 @@ use kit::{
     shard::sharded_key,
 };
 
-use crate::models::{Handle, PostId, UserId};
+use crate::models::{Handle, MediaId, PostId, UserId};
 
 pub const GSI1: &str = "gsi1";
 
@@ -31,6 +31,10 @@ pub fn latest_shard(shard: u16) -> String {
     sharded_key("LATEST", shard)
 }
 
+pub fn media(id: MediaId) -> Item {
+    key(format!("MEDIA#{id}"), "MEDIA")
+}
+
 pub fn like(post: PostId, user: UserId) -> Item {
     key(format!("POST#{post}"), format!("LIKE#{user}"))
 }
@@ -50,10 +54,7 @@ mod tests {
         let user_id = UserId::parse("01JDQ3X7Y8Z9ABCDEFGHJKMNPR").unwrap();
         assert_eq!(post(post_id)["pk"], s("POST#01JDQ3X7Y8Z9ABCDEFGHJKMNPQ"));
         assert_eq!(like(post_id, user_id)["sk"], s("LIKE#01JDQ3X7Y8Z9ABCDEFGHJKMNPR"));
-        assert_eq!(
-            like_counter(post_id, 3)["pk"],
-            s("POST#01JDQ3X7Y8Z9ABCDEFGHJKMNPQ#LIKES#3")
-        );
+        assert_eq!(like_counter(post_id, 3)["pk"], s("POST#01JDQ3X7Y8Z9ABCDEFGHJKMNPQ#LIKES#3"));
         assert_eq!(latest_shard(15), "LATEST#15");
         assert_eq!(handle(&Handle::parse("Ada").unwrap())["pk"], s("HANDLE#ada"));
         assert_eq!(user(user_id)["sk"], s("PROFILE"));

@@ -6,21 +6,22 @@
 use futures::future::try_join_all;
 use itertools::Itertools;
 use kit::{
-    dynamo::{Item, s},
+    dynamo::{Item, key, s},
     shard::ShardCount,
 };
 
 use super::{FeedPartition, Page, Store, StoreError, keys};
-use crate::models::{PageLimit, Post};
+use crate::models::{PageLimit, Post, PostId};
+
+/// The key of post `id`'s index entry: its shard and its feed position (both derived from the id).
+pub(super) fn entry_key(id: PostId, shards: ShardCount) -> Item {
+    key(keys::latest_shard(shards.calculated(&id.to_string())), format!("{}#{id}", id.created_at()))
+}
 
 /// The index entry of `post`: a full copy, so a page needs no further reads.
 pub(super) fn entry(post: &Post, shards: ShardCount) -> Result<Item, StoreError> {
     let mut item: Item = serde_dynamo::to_item(post)?;
-    item.insert(
-        "pk".into(),
-        s(keys::latest_shard(shards.calculated(&post.id.to_string()))),
-    );
-    item.insert("sk".into(), s(post.feed_position()));
+    item.extend(entry_key(post.id, shards));
     item.insert("entity".into(), s("latest"));
     Ok(item)
 }
@@ -29,18 +30,11 @@ impl Store {
     /// The newest posts of everyone older than the feed position `after` (or the newest), at most `limit`.
     pub async fn latest_posts(&self, after: Option<&str>, limit: PageLimit) -> Result<Page<Post>, StoreError> {
         let shards = self.latest_shards.all().map(|shard| {
-            let feed = FeedPartition {
-                index: None,
-                pk: "pk",
-                sk: "sk",
-                value: keys::latest_shard(shard),
-            };
+            let feed = FeedPartition { index: None, pk: "pk", sk: "sk", value: keys::latest_shard(shard) };
             self.read_feed(feed, after, limit)
         });
         let per_shard = try_join_all(shards).await?;
-        let merged = per_shard
-            .into_iter()
-            .kmerge_by(|a, b| a.feed_position() > b.feed_position());
+        let merged = per_shard.into_iter().kmerge_by(|a, b| a.feed_position() > b.feed_position());
         Ok(Page::newest_first(merged.take(limit.get() + 1).collect(), limit))
     }
 }

@@ -2,9 +2,9 @@
 //! (`POST#{id}#LIKES#{shard}`) so a viral post's likes spread over N partitions instead of one hot item.
 //! Membership and counter change in one transaction: the sum of the shards is always exact.
 
-use kit::dynamo::{Expr, Item, Transaction, n, s, transact_write, tx_check, tx_delete, tx_put, tx_update};
+use kit::dynamo::{Expr, Item, Transaction, batch_get, n, s, transact_write, tx_check, tx_delete, tx_put, tx_update};
 
-use super::{Store, StoreError, keys};
+use super::{Store, StoreError, keys, latest_index};
 use crate::models::{PostId, UserId};
 
 const COUNT: &str = "likes";
@@ -17,24 +17,67 @@ pub enum LikeChange {
 }
 
 /// The count held by one counter shard item.
-pub(super) fn count_of(item: &Item) -> i64 {
-    item.get(COUNT)
-        .and_then(|v| v.as_n().ok())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
+fn count_of(item: &Item) -> i64 {
+    item.get(COUNT).and_then(|v| v.as_n().ok()).and_then(|v| v.parse().ok()).unwrap_or(0)
 }
 
 impl Store {
+    /// The exact number of likes: the sum of every counter shard, in one BatchGetItem.
+    pub async fn count_likes(&self, post: PostId) -> Result<i64, StoreError> {
+        let shard_keys = self.like_shards.all().map(|shard| keys::like_counter(post, shard)).collect();
+        Ok(batch_get(&self.db, self.table(), shard_keys).await?.iter().map(count_of).sum())
+    }
+
+    /// Writes the exact like count onto the post (and its latest-index copy), once. Each write also bumps
+    /// `like_rollups`, which says how many rollups a post has had. Returns the count.
+    pub async fn rollup_likes(&self, post: PostId) -> Result<i64, StoreError> {
+        let count = self.count_likes(post).await?;
+        let update = self
+            .db
+            .update_item()
+            .table_name(self.table())
+            .set_key(Some(keys::post(post)))
+            .update_expression("SET like_count = :count ADD like_rollups :one")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":count", n(count))
+            .expression_attribute_values(":one", n(1))
+            .send()
+            .await;
+        match update {
+            Ok(_) => {}
+            Err(err) if err.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
+                return Err(StoreError::PostNotFound);
+            }
+            Err(err) => return Err(err.into()),
+        }
+        let copy = self
+            .db
+            .update_item()
+            .table_name(self.table())
+            .set_key(Some(latest_index::entry_key(post, self.latest_shards)))
+            .update_expression("SET like_count = :count")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":count", n(count))
+            .send()
+            .await;
+        if let Err(err) = copy
+            && !err.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception())
+        {
+            return Err(err.into());
+        }
+        Ok(count)
+    }
+
     pub async fn like(&self, post: PostId, user: UserId) -> Result<LikeChange, StoreError> {
         let mut membership = keys::like(post, user);
         membership.insert("entity".into(), s("like"));
         membership.insert("created_at".into(), s(crate::models::Timestamp::now().to_string()));
-        let change = tx_put(self.table(), membership, Some("attribute_not_exists(pk)"));
+        let change = tx_put(self.table(), membership, Some("attribute_not_exists(pk)"), Expr::new());
         self.change_likes(post, change, 1).await
     }
 
     pub async fn unlike(&self, post: PostId, user: UserId) -> Result<LikeChange, StoreError> {
-        let change = tx_delete(self.table(), keys::like(post, user), Some("attribute_exists(pk)"));
+        let change = tx_delete(self.table(), keys::like(post, user), Some("attribute_exists(pk)"), Expr::new());
         self.change_likes(post, change, -1).await
     }
 
@@ -50,15 +93,13 @@ impl Store {
             self.table(),
             keys::like_counter(post, shard),
             "ADD #count :delta SET entity = :entity",
-            Expr::new()
-                .name("#count", COUNT)
-                .value(":delta", n(delta))
-                .value(":entity", s("like_counter")),
+            None,
+            Expr::new().name("#count", COUNT).value(":delta", n(delta)).value(":entity", s("like_counter")),
         );
         let request = self
             .db
             .transact_write_items()
-            .transact_items(tx_check(self.table(), keys::post(post), "attribute_exists(pk)"))
+            .transact_items(tx_check(self.table(), keys::post(post), "attribute_exists(pk)", Expr::new()))
             .transact_items(membership)
             .transact_items(counter);
         match transact_write(request).await? {

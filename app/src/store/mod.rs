@@ -4,6 +4,7 @@
 mod keys;
 mod latest_index;
 mod like_counter;
+mod media;
 mod posts;
 mod timeline;
 mod users;
@@ -14,6 +15,7 @@ use aws_sdk_dynamodb::Client;
 use kit::{dynamo::DynamoError, shard::ShardCount};
 
 pub use like_counter::LikeChange;
+pub use media::MediaOutcome;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -23,6 +25,12 @@ pub enum StoreError {
     UserNotFound,
     #[error("no such post")]
     PostNotFound,
+    #[error("no such media, or not the acting user's")]
+    MediaNotFound,
+    #[error("the media is already attached to a post")]
+    MediaInUse,
+    #[error("a concurrent write changed the item first")]
+    Conflict,
     #[error(transparent)]
     Dynamo(#[from] DynamoError),
     #[error("a stored item could not be read: {0}")]
@@ -89,11 +97,7 @@ impl Page<crate::models::Post> {
     fn newest_first(mut posts: Vec<crate::models::Post>, limit: crate::models::PageLimit) -> Self {
         let more = posts.len() > limit.get();
         posts.truncate(limit.get());
-        let next = if more {
-            posts.last().map(crate::models::Post::feed_position)
-        } else {
-            None
-        };
+        let next = if more { posts.last().map(crate::models::Post::feed_position) } else { None };
         Self { items: posts, next }
     }
 }
@@ -108,12 +112,7 @@ pub struct Store {
 
 impl Store {
     pub fn new(db: Client, table: impl Into<Arc<str>>, like_shards: ShardCount, latest_shards: ShardCount) -> Self {
-        Self {
-            db,
-            table: table.into(),
-            like_shards,
-            latest_shards,
-        }
+        Self { db, table: table.into(), like_shards, latest_shards }
     }
 
     pub fn client(&self) -> &Client {
@@ -124,14 +123,20 @@ impl Store {
         &self.table
     }
 
+    /// One item by key, with a strongly consistent read when `consistent`.
+    async fn get<T: serde::de::DeserializeOwned>(
+        &self,
+        key: kit::dynamo::Item,
+        consistent: bool,
+    ) -> Result<Option<T>, StoreError> {
+        let output =
+            self.db.get_item().table_name(self.table()).set_key(Some(key)).consistent_read(consistent).send().await?;
+        Ok(output.item.map(serde_dynamo::from_item).transpose()?)
+    }
+
     /// Readiness: one cheap read proves the table is reachable with this process's credentials.
     pub async fn ping(&self) -> Result<(), StoreError> {
-        self.db
-            .get_item()
-            .table_name(self.table())
-            .set_key(Some(kit::dynamo::key("HEALTH", "PING")))
-            .send()
-            .await?;
+        self.db.get_item().table_name(self.table()).set_key(Some(kit::dynamo::key("HEALTH", "PING"))).send().await?;
         Ok(())
     }
 }

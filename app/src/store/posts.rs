@@ -1,13 +1,47 @@
 //! Posts: the post item (also projected into its author's timeline by GSI1) and its copy in one shard of the
-//! global latest index, written together in one transaction that also checks the author exists.
+//! global latest index, written together in one transaction that also checks the author exists and, for a post
+//! with an image, claims the media item for it.
 
-use kit::dynamo::{Item, Transaction, batch_get, s, transact_write, tx_check, tx_put};
+use kit::dynamo::{Expr, Item, Transaction, s, transact_write, tx_check, tx_put, tx_update};
 
 use super::{Store, StoreError, keys, latest_index};
-use crate::models::{Post, PostBody, PostId, UserId};
+use crate::models::{Media, MediaId, Post, PostBody, PostId, UserId};
 
 impl Store {
-    pub async fn create_post(&self, author: UserId, body: &PostBody) -> Result<Post, StoreError> {
+    /// Creates a post, with the author's uploaded image `media` if given. The media snapshot on the post is
+    /// the media's state at that moment; the thumbnail job updates it when the image becomes ready.
+    pub async fn create_post(
+        &self,
+        author: UserId,
+        body: &PostBody,
+        media: Option<MediaId>,
+    ) -> Result<Post, StoreError> {
+        // One retry: the thumbnail job may finish the media between our read and our write.
+        match self.try_create_post(author, body, media).await {
+            Err(StoreError::Conflict) => self.try_create_post(author, body, media).await,
+            other => other,
+        }
+    }
+
+    async fn try_create_post(
+        &self,
+        author: UserId,
+        body: &PostBody,
+        media_id: Option<MediaId>,
+    ) -> Result<Post, StoreError> {
+        let media = match media_id {
+            Some(id) => {
+                let media: Media = self.get(keys::media(id), true).await?.ok_or(StoreError::MediaNotFound)?;
+                if media.owner_id != author {
+                    return Err(StoreError::MediaNotFound);
+                }
+                if media.post_id.is_some() {
+                    return Err(StoreError::MediaInUse);
+                }
+                Some(media)
+            }
+            None => None,
+        };
         let id = PostId::generate();
         let post = Post {
             id,
@@ -15,6 +49,7 @@ impl Store {
             body: body.as_str().to_owned(),
             created_at: id.created_at(),
             like_count: 0,
+            media: media.as_ref().map(Media::snapshot),
         };
         let mut item: Item = serde_dynamo::to_item(&post)?;
         item.extend(keys::post(id));
@@ -23,34 +58,35 @@ impl Store {
         item.insert("gsi1sk".into(), s(post.feed_position()));
         let latest = latest_index::entry(&post, self.latest_shards)?;
 
-        let request = self
+        let mut request = self
             .db
             .transact_write_items()
-            .transact_items(tx_check(self.table(), keys::user(author), "attribute_exists(pk)"))
-            .transact_items(tx_put(self.table(), item, Some("attribute_not_exists(pk)")))
-            .transact_items(tx_put(self.table(), latest, None));
+            .transact_items(tx_check(self.table(), keys::user(author), "attribute_exists(pk)", Expr::new()))
+            .transact_items(tx_put(self.table(), item, Some("attribute_not_exists(pk)"), Expr::new()))
+            .transact_items(tx_put(self.table(), latest, None, Expr::new()));
+        if let Some(media) = &media {
+            request = request.transact_items(tx_update(
+                self.table(),
+                keys::media(media.id),
+                "SET post_id = :post",
+                Some("owner_id = :owner AND attribute_not_exists(post_id) AND #status = :status"),
+                Expr::new()
+                    .name("#status", "status")
+                    .value(":post", s(id.to_string()))
+                    .value(":owner", s(author.to_string()))
+                    .value(":status", serde_dynamo::to_attribute_value(media.status)?),
+            ));
+        }
         match transact_write(request).await? {
             Transaction::Committed => Ok(post),
             outcome if outcome.failed_at(0) => Err(StoreError::UserNotFound),
+            outcome if outcome.failed_at(3) => Err(StoreError::Conflict),
             _ => Err(StoreError::Inconsistent("a freshly generated post id already exists")),
         }
     }
 
-    /// The post with its like count summed over every counter shard, in one BatchGetItem.
+    /// The post, with its rolled-up like count: one GetItem.
     pub async fn get_post(&self, id: PostId) -> Result<Option<Post>, StoreError> {
-        let mut keys = vec![keys::post(id)];
-        keys.extend(self.like_shards.all().map(|shard| keys::like_counter(id, shard)));
-        let items = batch_get(&self.db, self.table(), keys).await?;
-        let (posts, counters): (Vec<Item>, Vec<Item>) = items.into_iter().partition(|item| {
-            item.get("sk")
-                .and_then(|v| v.as_s().ok())
-                .is_some_and(|sk| sk == "POST")
-        });
-        let Some(item) = posts.into_iter().next() else {
-            return Ok(None);
-        };
-        let mut post: Post = serde_dynamo::from_item(item)?;
-        post.like_count = counters.iter().map(super::like_counter::count_of).sum();
-        Ok(Some(post))
+        self.get(keys::post(id), false).await
     }
 }

@@ -11,12 +11,8 @@ impl Store {
         after: Option<&str>,
         limit: PageLimit,
     ) -> Result<Page<Post>, StoreError> {
-        let feed = FeedPartition {
-            index: Some(keys::GSI1),
-            pk: "gsi1pk",
-            sk: "gsi1sk",
-            value: keys::author_timeline(author),
-        };
+        let feed =
+            FeedPartition { index: Some(keys::GSI1), pk: "gsi1pk", sk: "gsi1sk", value: keys::author_timeline(author) };
         Ok(Page::newest_first(self.read_feed(feed, after, limit).await?, limit))
     }
 }

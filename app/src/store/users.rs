@@ -1,6 +1,6 @@
 //! Users: a profile item plus a handle claim, written in one transaction so a handle is unique.
 
-use kit::dynamo::{Item, Transaction, s, transact_write, tx_put};
+use kit::dynamo::{Expr, Item, Transaction, s, transact_write, tx_put};
 
 use super::{Store, StoreError, keys};
 use crate::models::{DisplayName, Handle, User, UserId};
@@ -25,8 +25,8 @@ impl Store {
         let request = self
             .db
             .transact_write_items()
-            .transact_items(tx_put(self.table(), profile, not_exists))
-            .transact_items(tx_put(self.table(), claim, not_exists));
+            .transact_items(tx_put(self.table(), profile, not_exists, Expr::new()))
+            .transact_items(tx_put(self.table(), claim, not_exists, Expr::new()));
         match transact_write(request).await? {
             Transaction::Committed => Ok(user),
             outcome if outcome.failed_at(1) => Err(StoreError::HandleTaken),
@@ -35,13 +35,7 @@ impl Store {
     }
 
     pub async fn get_user(&self, id: UserId) -> Result<Option<User>, StoreError> {
-        let output = self
-            .db
-            .get_item()
-            .table_name(self.table())
-            .set_key(Some(keys::user(id)))
-            .send()
-            .await?;
+        let output = self.db.get_item().table_name(self.table()).set_key(Some(keys::user(id))).send().await?;
         Ok(output.item.map(serde_dynamo::from_item).transpose()?)
     }
 }

@@ -24,19 +24,12 @@ async fn walk(app: &TestApp, first: &str, max_pages: usize) -> Vec<Vec<Value>> {
 }
 
 fn position(post: &Value) -> String {
-    format!(
-        "{}#{}",
-        post["created_at"].as_str().unwrap(),
-        post["id"].as_str().unwrap()
-    )
+    format!("{}#{}", post["created_at"].as_str().unwrap(), post["id"].as_str().unwrap())
 }
 
 fn assert_newest_first(posts: &[Value]) {
     let positions: Vec<String> = posts.iter().map(position).collect();
-    assert!(
-        positions.windows(2).all(|w| w[0] > w[1]),
-        "not strictly newest first: {positions:#?}"
-    );
+    assert!(positions.windows(2).all(|w| w[0] > w[1]), "not strictly newest first: {positions:#?}");
 }
 
 #[tokio::test]
@@ -62,9 +55,7 @@ async fn author_without_posts_has_an_empty_timeline_and_unknown_author_is_404() 
     let author = app.create_user().await["id"].as_str().unwrap().to_owned();
     let response = app.get(&format!("/v1/users/{author}/posts")).await;
     assert_eq!(response.json(), serde_json::json!({"items": []}));
-    app.get(&format!("/v1/users/{}/posts", ulid::Ulid::generate()))
-        .await
-        .assert_problem(404, "not-found");
+    app.get(&format!("/v1/users/{}/posts", ulid::Ulid::generate())).await.assert_problem(404, "not-found");
 }
 
 #[tokio::test]
@@ -73,28 +64,15 @@ async fn global_latest_merges_every_shard_newest_first() {
     let author = app.create_user().await["id"].as_str().unwrap().to_owned();
     let mut mine = Vec::new();
     for i in 0..20 {
-        mine.push(
-            app.create_post(&author, &format!("latest {i}")).await["id"]
-                .as_str()
-                .unwrap()
-                .to_owned(),
-        );
+        mine.push(app.create_post(&author, &format!("latest {i}")).await["id"].as_str().unwrap().to_owned());
     }
     // Other tests post concurrently, so walk until all of ours were seen; order must hold across everything.
     let pages = walk(&app, "/v1/posts?limit=7", 1000).await;
     let all: Vec<Value> = pages.concat();
     assert_newest_first(&all);
     let ids: Vec<&str> = all.iter().map(|p| p["id"].as_str().unwrap()).collect();
-    assert_eq!(
-        ids.iter().collect::<HashSet<_>>().len(),
-        ids.len(),
-        "a post appeared twice"
-    );
-    let ours: Vec<String> = ids
-        .iter()
-        .filter(|id| mine.contains(&id.to_string()))
-        .map(|id| id.to_string())
-        .collect();
+    assert_eq!(ids.iter().collect::<HashSet<_>>().len(), ids.len(), "a post appeared twice");
+    let ours: Vec<String> = ids.iter().filter(|id| mine.contains(&id.to_string())).map(|id| id.to_string()).collect();
     let mut expected = mine.clone();
     expected.reverse();
     assert_eq!(ours, expected);
@@ -114,35 +92,22 @@ async fn cursors_are_bound_to_their_list_and_tamper_evident() {
     let page = app.get(&format!("/v1/users/{a}/posts?limit=1")).await.json();
     let cursor = page["next_cursor"].as_str().unwrap().to_owned();
 
-    app.get(&format!("/v1/users/{b}/posts?cursor={cursor}"))
-        .await
-        .assert_problem(400, "invalid-cursor");
-    app.get(&format!("/v1/posts?cursor={cursor}"))
-        .await
-        .assert_problem(400, "invalid-cursor");
+    app.get(&format!("/v1/users/{b}/posts?cursor={cursor}")).await.assert_problem(400, "invalid-cursor");
+    app.get(&format!("/v1/posts?cursor={cursor}")).await.assert_problem(400, "invalid-cursor");
     let mut tampered = cursor.clone().into_bytes();
     let last = tampered.len() - 3;
     tampered[last] = if tampered[last] == b'A' { b'B' } else { b'A' };
     let tampered = String::from_utf8(tampered).unwrap();
-    app.get(&format!("/v1/users/{a}/posts?cursor={tampered}"))
-        .await
-        .assert_problem(400, "invalid-cursor");
-    app.get("/v1/posts?cursor=bm90LWEtY3Vyc29y")
-        .await
-        .assert_problem(400, "invalid-cursor");
-    app.get("/v1/posts?cursor=%%%")
-        .await
-        .assert_problem(400, "invalid-cursor");
+    app.get(&format!("/v1/users/{a}/posts?cursor={tampered}")).await.assert_problem(400, "invalid-cursor");
+    app.get("/v1/posts?cursor=bm90LWEtY3Vyc29y").await.assert_problem(400, "invalid-cursor");
+    app.get("/v1/posts?cursor=%%%").await.assert_problem(400, "invalid-cursor");
 }
 
 #[tokio::test]
 async fn limits_are_validated() {
     let app = TestApp::new().await;
     for bad in ["0", "101", "abc", "-5"] {
-        let problem = app
-            .get(&format!("/v1/posts?limit={bad}"))
-            .await
-            .assert_problem(422, "validation");
+        let problem = app.get(&format!("/v1/posts?limit={bad}")).await.assert_problem(422, "validation");
         assert_eq!(problem["errors"][0]["field"], "limit");
     }
     assert_eq!(app.get("/v1/posts?limit=100").await.status, 200);

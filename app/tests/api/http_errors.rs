@@ -25,34 +25,23 @@ async fn wrong_method_is_a_405_problem_with_allow() {
 #[tokio::test]
 async fn malformed_json_is_a_400_problem() {
     let app = TestApp::new().await;
-    let request = Request::post("/v1/users")
-        .header("content-type", "application/json")
-        .body(Body::from("{\"handle\":"))
-        .unwrap();
+    let request =
+        Request::post("/v1/users").header("content-type", "application/json").body(Body::from("{\"handle\":")).unwrap();
     app.send(request).await.assert_problem(400, "malformed-json");
 }
 
 #[tokio::test]
 async fn non_json_content_type_is_a_415_problem() {
     let app = TestApp::new().await;
-    let request = Request::post("/v1/users")
-        .header("content-type", "text/plain")
-        .body(Body::from("hi"))
-        .unwrap();
+    let request = Request::post("/v1/users").header("content-type", "text/plain").body(Body::from("hi")).unwrap();
     app.send(request).await.assert_problem(415, "unsupported-media-type");
 }
 
 #[tokio::test]
 async fn oversized_body_is_a_413_problem() {
     let app = TestApp::new().await;
-    let huge = format!(
-        "{{\"handle\":\"{}\",\"display_name\":\"x\"}}",
-        "a".repeat(app.state.config.max_body_bytes)
-    );
-    let request = Request::post("/v1/users")
-        .header("content-type", "application/json")
-        .body(Body::from(huge))
-        .unwrap();
+    let huge = format!("{{\"handle\":\"{}\",\"display_name\":\"x\"}}", "a".repeat(app.state.config.max_body_bytes));
+    let request = Request::post("/v1/users").header("content-type", "application/json").body(Body::from(huge)).unwrap();
     app.send(request).await.assert_problem(413, "payload-too-large");
 }
 
@@ -60,14 +49,7 @@ async fn oversized_body_is_a_413_problem() {
 async fn head_is_served_for_get_routes() {
     let app = TestApp::new().await;
     let user = app.create_user().await;
-    let response = app
-        .call(
-            Method::HEAD,
-            &format!("/v1/users/{}", user["id"].as_str().unwrap()),
-            &[],
-            None,
-        )
-        .await;
+    let response = app.call(Method::HEAD, &format!("/v1/users/{}", user["id"].as_str().unwrap()), &[], None).await;
     assert_eq!(response.status, StatusCode::OK);
     assert!(response.body.is_empty());
 }

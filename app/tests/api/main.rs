@@ -5,6 +5,8 @@ mod feeds;
 mod hot_key;
 mod http_errors;
 mod idempotency;
+mod like_rollup;
 mod likes;
+mod media;
 mod posts;
 mod users;

@@ -7,14 +7,8 @@ async fn create_then_get_a_post() {
     let app = TestApp::new().await;
     let user = app.create_user().await;
     let author = user["id"].as_str().unwrap();
-    let created = app
-        .call(
-            Method::POST,
-            "/v1/posts",
-            &[("x-user-id", author)],
-            Some(json!({"body": "  hello\nworld  "})),
-        )
-        .await;
+    let created =
+        app.call(Method::POST, "/v1/posts", &[("x-user-id", author)], Some(json!({"body": "  hello\nworld  "}))).await;
     assert_eq!(created.status, StatusCode::CREATED);
     assert_eq!(created.header("cache-control"), "private, no-store");
     let post = created.json();
@@ -31,19 +25,10 @@ async fn create_then_get_a_post() {
 #[tokio::test]
 async fn writes_need_an_acting_user() {
     let app = TestApp::new().await;
-    let missing = app
-        .call(Method::POST, "/v1/posts", &[], Some(json!({"body": "hi"})))
-        .await;
+    let missing = app.call(Method::POST, "/v1/posts", &[], Some(json!({"body": "hi"}))).await;
     missing.assert_problem(401, "unauthenticated");
     assert_eq!(missing.header("www-authenticate"), "Bearer");
-    let garbage = app
-        .call(
-            Method::POST,
-            "/v1/posts",
-            &[("x-user-id", "root")],
-            Some(json!({"body": "hi"})),
-        )
-        .await;
+    let garbage = app.call(Method::POST, "/v1/posts", &[("x-user-id", "root")], Some(json!({"body": "hi"}))).await;
     garbage.assert_problem(401, "unauthenticated");
 }
 
@@ -51,14 +36,7 @@ async fn writes_need_an_acting_user() {
 async fn posting_needs_a_profile() {
     let app = TestApp::new().await;
     let stranger = ulid::Ulid::generate().to_string();
-    let response = app
-        .call(
-            Method::POST,
-            "/v1/posts",
-            &[("x-user-id", &stranger)],
-            Some(json!({"body": "hi"})),
-        )
-        .await;
+    let response = app.call(Method::POST, "/v1/posts", &[("x-user-id", &stranger)], Some(json!({"body": "hi"}))).await;
     response.assert_problem(422, "profile-required");
 }
 
@@ -68,14 +46,7 @@ async fn post_bodies_are_validated() {
     let user = app.create_user().await;
     let author = user["id"].as_str().unwrap();
     for body in ["", "   ", &"x".repeat(501), "bell\u{7}"] {
-        let response = app
-            .call(
-                Method::POST,
-                "/v1/posts",
-                &[("x-user-id", author)],
-                Some(json!({"body": body})),
-            )
-            .await;
+        let response = app.call(Method::POST, "/v1/posts", &[("x-user-id", author)], Some(json!({"body": body}))).await;
         let problem = response.assert_problem(422, "validation");
         assert_eq!(problem["errors"][0]["field"], "body");
     }
@@ -84,8 +55,6 @@ async fn post_bodies_are_validated() {
 #[tokio::test]
 async fn unknown_post_is_404() {
     let app = TestApp::new().await;
-    app.get(&format!("/v1/posts/{}", ulid::Ulid::generate()))
-        .await
-        .assert_problem(404, "not-found");
+    app.get(&format!("/v1/posts/{}", ulid::Ulid::generate())).await.assert_problem(404, "not-found");
     app.get("/v1/posts/12345").await.assert_problem(404, "not-found");
 }

@@ -11,10 +11,7 @@ async fn invoke(event: Value) -> Value {
     let state = stampede_tests::emulator_state().await;
     let request: LambdaRequest = serde_json::from_value(event).expect("a valid Lambda HTTP event");
     let handler = Adapter::from(app::router(state));
-    let response = handler
-        .oneshot(LambdaEvent::new(request, Context::default()))
-        .await
-        .unwrap();
+    let response = handler.oneshot(LambdaEvent::new(request, Context::default())).await.unwrap();
     serde_json::to_value(response).unwrap()
 }
 
@@ -32,21 +29,14 @@ fn body_json(response: &Value) -> Value {
 
 async fn create_user_via_api_gateway() -> Value {
     let handle = stampede_tests::unique_handle("apigw");
-    let response = invoke(event(
-        include_str!("events/apigw_v2_create_user.json"),
-        &[("HANDLE", &handle)],
-    ))
-    .await;
+    let response = invoke(event(include_str!("events/apigw_v2_create_user.json"), &[("HANDLE", &handle)])).await;
     assert_eq!(response["statusCode"], 201, "{response}");
     assert_eq!(response["isBase64Encoded"], false);
     assert_eq!(response["headers"]["content-type"], "application/json");
     assert_eq!(response["headers"]["cache-control"], "private, no-store");
     let user = body_json(&response);
     assert_eq!(user["handle"], handle);
-    assert_eq!(
-        response["headers"]["location"],
-        format!("/v1/users/{}", user["id"].as_str().unwrap())
-    );
+    assert_eq!(response["headers"]["location"], format!("/v1/users/{}", user["id"].as_str().unwrap()));
     user
 }
 
@@ -62,12 +52,7 @@ async fn function_url_get_returns_cacheable_json() {
     let path = format!("/v1/users/{}", user["id"].as_str().unwrap());
     let response = invoke(event(include_str!("events/function_url_get.json"), &[("PATH", &path)])).await;
     assert_eq!(response["statusCode"], 200, "{response}");
-    assert!(
-        response["headers"]["cache-control"]
-            .as_str()
-            .unwrap()
-            .contains("s-maxage=")
-    );
+    assert!(response["headers"]["cache-control"].as_str().unwrap().contains("s-maxage="));
     assert_eq!(body_json(&response), user);
 }
 
@@ -86,23 +71,11 @@ async fn function_url_base64_body_and_idempotent_retry() {
     let user = create_user_via_api_gateway().await;
     let body = STANDARD.encode(r#"{"body":"sent through a Function URL"}"#);
     let key = ulid::Ulid::generate().to_string();
-    let replacements = [
-        ("USER_ID", user["id"].as_str().unwrap()),
-        ("IDEMPOTENCY_KEY", &key),
-        ("BODY_BASE64", &body),
-    ];
-    let first = invoke(event(
-        include_str!("events/function_url_post_base64.json"),
-        &replacements,
-    ))
-    .await;
+    let replacements = [("USER_ID", user["id"].as_str().unwrap()), ("IDEMPOTENCY_KEY", &key), ("BODY_BASE64", &body)];
+    let first = invoke(event(include_str!("events/function_url_post_base64.json"), &replacements)).await;
     assert_eq!(first["statusCode"], 201, "{first}");
     assert_eq!(body_json(&first)["body"], "sent through a Function URL");
-    let retry = invoke(event(
-        include_str!("events/function_url_post_base64.json"),
-        &replacements,
-    ))
-    .await;
+    let retry = invoke(event(include_str!("events/function_url_post_base64.json"), &replacements)).await;
     assert_eq!(retry["statusCode"], 201);
     assert_eq!(retry["headers"]["idempotent-replayed"], "true");
     assert_eq!(body_json(&retry), body_json(&first));
@@ -110,11 +83,7 @@ async fn function_url_base64_body_and_idempotent_retry() {
 
 #[tokio::test]
 async fn errors_are_problem_json_through_lambda() {
-    let missing = invoke(event(
-        include_str!("events/function_url_get.json"),
-        &[("PATH", "/v1/nowhere")],
-    ))
-    .await;
+    let missing = invoke(event(include_str!("events/function_url_get.json"), &[("PATH", "/v1/nowhere")])).await;
     assert_eq!(missing["statusCode"], 404);
     assert_eq!(missing["headers"]["content-type"], "application/problem+json");
     assert_eq!(body_json(&missing)["type"], "/problems/not-found");

@@ -1,0 +1,151 @@
+//! `POST /v1/media/uploads` (a presigned S3 PUT for an image), `GET /v1/media/{id}` (its processing state),
+//! `GET /v1/media/{id}/thumbnails/{size}` (a redirect to a short-lived presigned GET).
+
+use std::{collections::BTreeMap, time::Duration};
+
+use aws_sdk_s3::presigning::PresigningConfig;
+use axum::{
+    Json,
+    extract::State,
+    http::{HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use serde::{Deserialize, Serialize};
+
+use super::{
+    acting_user::ActingUser,
+    cache_control,
+    error::{ApiError, Validator},
+    extract::{ApiJson, ApiPath, PathId},
+};
+use crate::{
+    models::{ImageType, Media, MediaId, MediaStatus, THUMBNAIL_SIZES, Timestamp},
+    state::AppState,
+};
+
+const UPLOAD_EXPIRY: Duration = Duration::from_secs(15 * 60);
+const THUMBNAIL_LINK_EXPIRY: Duration = Duration::from_secs(60 * 60);
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewUpload {
+    content_type: String,
+}
+
+/// Where and how to upload.
+#[derive(Serialize)]
+struct UploadTarget {
+    url: String,
+    method: &'static str,
+    /// Headers the PUT must carry exactly (they are part of the signature).
+    headers: BTreeMap<String, String>,
+    expires_at: Timestamp,
+}
+
+/// A media item as the API shows it: thumbnails as links, never as storage keys.
+#[derive(Serialize)]
+struct MediaView {
+    id: MediaId,
+    owner_id: crate::models::UserId,
+    content_type: &'static str,
+    status: MediaStatus,
+    created_at: Timestamp,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    post_id: Option<crate::models::PostId>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    width: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    height: Option<u32>,
+    thumbnails: BTreeMap<u32, String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    failure: Option<String>,
+}
+
+impl From<Media> for MediaView {
+    fn from(media: Media) -> Self {
+        let thumbnails =
+            media.thumbnails.keys().map(|size| (*size, format!("/v1/media/{}/thumbnails/{size}", media.id))).collect();
+        Self {
+            id: media.id,
+            owner_id: media.owner_id,
+            content_type: media.content_type.mime(),
+            status: media.status,
+            created_at: media.created_at,
+            post_id: media.post_id,
+            width: media.width,
+            height: media.height,
+            thumbnails,
+            failure: media.failure,
+        }
+    }
+}
+
+fn s3_failure(err: impl std::fmt::Display) -> ApiError {
+    ApiError::Dependency(format!("S3: {err}"))
+}
+
+pub async fn create_upload(
+    State(state): State<AppState>,
+    ActingUser(owner): ActingUser,
+    ApiJson(input): ApiJson<NewUpload>,
+) -> Result<impl IntoResponse, ApiError> {
+    let mut validator = Validator::default();
+    let Some(content_type) = validator.check("content_type", ImageType::parse(&input.content_type)) else {
+        return Err(validator.into_error());
+    };
+    let media = state.store.create_media(owner, content_type).await?;
+    let presigned = state
+        .s3
+        .put_object()
+        .bucket(&state.config.media_bucket)
+        .key(Media::original_key(media.id))
+        .content_type(content_type.mime())
+        .presigned(PresigningConfig::expires_in(UPLOAD_EXPIRY).map_err(s3_failure)?)
+        .await
+        .map_err(s3_failure)?;
+    let expires_at = Timestamp::from_unix_millis(
+        (std::time::SystemTime::now() + UPLOAD_EXPIRY)
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_millis() as u64,
+    );
+    let upload = UploadTarget {
+        url: presigned.uri().to_owned(),
+        method: "PUT",
+        headers: presigned.headers().map(|(name, value)| (name.to_owned(), value.to_owned())).collect(),
+        expires_at,
+    };
+    let location = format!("/v1/media/{}", media.id);
+    let body = serde_json::json!({ "media": MediaView::from(media), "upload": upload });
+    Ok((StatusCode::CREATED, cache_control::PRIVATE, [(header::LOCATION, location)], Json(body)))
+}
+
+pub async fn get(State(state): State<AppState>, id: PathId) -> Result<Response, ApiError> {
+    let id = id.parse(MediaId::parse, "media")?;
+    let media =
+        state.store.get_media(id).await?.ok_or_else(|| ApiError::NotFound(format!("no media has the id {id}")))?;
+    // Pending media changes soon; ready or failed media never changes again.
+    let cache = if media.status == MediaStatus::Pending { cache_control::PRIVATE } else { cache_control::FINAL };
+    Ok((cache, Json(MediaView::from(media))).into_response())
+}
+
+pub async fn thumbnail(
+    State(state): State<AppState>,
+    ApiPath((id, size)): ApiPath<(String, String)>,
+) -> Result<Response, ApiError> {
+    let not_found = || ApiError::NotFound(format!("no thumbnail {size} of media {id}"));
+    let media_id = MediaId::parse(&id).map_err(|_| not_found())?;
+    let size: u32 = size.parse().ok().filter(|s| THUMBNAIL_SIZES.contains(s)).ok_or_else(not_found)?;
+    let media = state.store.get_media(media_id).await?.ok_or_else(not_found)?;
+    let key = media.thumbnails.get(&size).ok_or_else(not_found)?;
+    let presigned = state
+        .s3
+        .get_object()
+        .bucket(&state.config.media_bucket)
+        .key(key)
+        .presigned(PresigningConfig::expires_in(THUMBNAIL_LINK_EXPIRY).map_err(s3_failure)?)
+        .await
+        .map_err(s3_failure)?;
+    let location = HeaderValue::try_from(presigned.uri()).map_err(s3_failure)?;
+    Ok((StatusCode::FOUND, cache_control::REDIRECT, [(header::LOCATION, location)]).into_response())
+}

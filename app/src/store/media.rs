@@ -1,0 +1,95 @@
+//! Media items: created with the presigned upload, finished by the thumbnail job. Finishing is one transaction
+//! that also updates the snapshot on the post the media is attached to, conditional on the attachment seen, so
+//! a post created meanwhile is never left showing "pending".
+
+use kit::dynamo::{Expr, Item, Transaction, s, transact_write, tx_put, tx_update};
+
+use super::{Store, StoreError, keys};
+use crate::models::{ImageType, Media, MediaId, MediaStatus, UserId};
+
+/// How the thumbnail job ended for one upload.
+#[derive(Debug, Clone)]
+pub enum MediaOutcome {
+    Ready { width: u32, height: u32, thumbnails: Vec<(u32, String)> },
+    Failed(String),
+}
+
+impl Store {
+    pub async fn create_media(&self, owner: UserId, content_type: ImageType) -> Result<Media, StoreError> {
+        let id = MediaId::generate();
+        let media = Media {
+            id,
+            owner_id: owner,
+            content_type,
+            status: MediaStatus::Pending,
+            created_at: id.created_at(),
+            post_id: None,
+            width: None,
+            height: None,
+            thumbnails: Default::default(),
+            failure: None,
+        };
+        self.db.put_item().table_name(self.table()).set_item(Some(media_item(&media)?)).send().await?;
+        Ok(media)
+    }
+
+    pub async fn get_media(&self, id: MediaId) -> Result<Option<Media>, StoreError> {
+        self.get(keys::media(id), false).await
+    }
+
+    /// Records the job's outcome. Idempotent: a media item already finished is returned as it is.
+    pub async fn finish_media(&self, id: MediaId, outcome: MediaOutcome) -> Result<Media, StoreError> {
+        let mut media: Media = self.get(keys::media(id), true).await?.ok_or(StoreError::MediaNotFound)?;
+        if media.status != MediaStatus::Pending {
+            return Ok(media);
+        }
+        match outcome {
+            MediaOutcome::Ready { width, height, thumbnails } => {
+                media.status = MediaStatus::Ready;
+                media.width = Some(width);
+                media.height = Some(height);
+                media.thumbnails = thumbnails.into_iter().collect();
+            }
+            MediaOutcome::Failed(reason) => {
+                media.status = MediaStatus::Failed;
+                media.failure = Some(reason);
+            }
+        }
+        let pending = serde_dynamo::to_attribute_value(MediaStatus::Pending)?;
+        let mut expr = Expr::new().name("#status", "status").value(":pending", pending);
+        let condition = match media.post_id {
+            Some(post) => {
+                expr = expr.value(":post", s(post.to_string()));
+                "#status = :pending AND post_id = :post"
+            }
+            None => "#status = :pending AND attribute_not_exists(post_id)",
+        };
+        let mut request = self.db.transact_write_items().transact_items(tx_put(
+            self.table(),
+            media_item(&media)?,
+            Some(condition),
+            expr,
+        ));
+        if let Some(post) = media.post_id {
+            request = request.transact_items(tx_update(
+                self.table(),
+                keys::post(post),
+                "SET media = :media",
+                Some("attribute_exists(pk)"),
+                Expr::new().value(":media", serde_dynamo::to_attribute_value(media.snapshot())?),
+            ));
+        }
+        match transact_write(request).await? {
+            Transaction::Committed => Ok(media),
+            // Attached to a post, or finished, since we read it: the caller retries with a fresh read.
+            _ => Err(StoreError::Conflict),
+        }
+    }
+}
+
+fn media_item(media: &Media) -> Result<Item, StoreError> {
+    let mut item: Item = serde_dynamo::to_item(media)?;
+    item.extend(keys::media(media.id));
+    item.insert("entity".into(), s("media"));
+    Ok(item)
+}

@@ -1,0 +1,181 @@
+//! The media pipeline: presigned upload → S3 notification → SQS → thumbnail job → media (and post) ready.
+
+use std::{
+    io::Cursor,
+    time::{Duration, Instant},
+};
+
+use axum::http::{Method, StatusCode};
+use image::{DynamicImage, ImageBuffer, ImageFormat, Rgb};
+use serde_json::{Value, json};
+use stampede_tests::{TestApp, bucket_notifying_queue};
+
+fn jpeg(width: u32, height: u32) -> Vec<u8> {
+    let image = ImageBuffer::from_fn(width, height, |x, y| Rgb([(x / 4 % 256) as u8, (y / 4 % 256) as u8, 90]));
+    let mut bytes = Vec::new();
+    DynamicImage::ImageRgb8(image).write_to(&mut Cursor::new(&mut bytes), ImageFormat::Jpeg).unwrap();
+    bytes
+}
+
+/// Asks for an upload as `owner` and PUTs `bytes` to the presigned URL exactly as a client would.
+async fn upload(app: &TestApp, owner: &str, content_type: &str, bytes: Vec<u8>) -> Value {
+    let response = app
+        .call(Method::POST, "/v1/media/uploads", &[("x-user-id", owner)], Some(json!({"content_type": content_type})))
+        .await;
+    assert_eq!(response.status, StatusCode::CREATED, "{:?}", response.body);
+    let created = response.json();
+    assert_eq!(created["media"]["status"], "pending");
+    let target = &created["upload"];
+    assert_eq!(target["method"], "PUT");
+    let mut put = reqwest::Client::new().put(target["url"].as_str().unwrap()).body(bytes);
+    for (name, value) in target["headers"].as_object().unwrap() {
+        put = put.header(name, value.as_str().unwrap());
+    }
+    let stored = put.send().await.unwrap();
+    assert!(stored.status().is_success(), "the presigned PUT failed: {}", stored.text().await.unwrap());
+    created["media"].clone()
+}
+
+/// Runs the media jobs of `queue` until the media is no longer pending.
+async fn processed(app: &TestApp, queue: &str, id: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        app.drain(queue).await;
+        let media = app.get(&format!("/v1/media/{id}")).await.json();
+        if media["status"] != "pending" {
+            return media;
+        }
+        assert!(Instant::now() < deadline, "media {id} still pending after 60 s");
+    }
+}
+
+fn dimensions(bytes: &[u8]) -> (u32, u32) {
+    let image = image::load_from_memory(bytes).unwrap();
+    (image.width(), image.height())
+}
+
+#[tokio::test]
+async fn a_jpeg_upload_gets_two_thumbnails_through_the_stacks_bucket_notification() {
+    let app = TestApp::new().await;
+    let media_queue = std::env::var("MEDIA_QUEUE_URL").expect("the stack's media queue (scripts/test sets it)");
+    let owner = app.create_user().await["id"].as_str().unwrap().to_owned();
+    let media = upload(&app, &owner, "image/jpeg", jpeg(1024, 768)).await;
+    let id = media["id"].as_str().unwrap();
+
+    let ready = processed(&app, &media_queue, id).await;
+    assert_eq!(ready["status"], "ready", "{ready}");
+    assert_eq!((ready["width"].as_u64(), ready["height"].as_u64()), (Some(1024), Some(768)));
+
+    for (size, expected) in [(128, (128, 96)), (512, (512, 384))] {
+        // In the bucket, where the job wrote it.
+        let object = app
+            .state
+            .s3
+            .get_object()
+            .bucket(&app.state.config.media_bucket)
+            .key(format!("thumbnails/{id}/{size}.jpg"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(object.content_type.as_deref(), Some("image/jpeg"));
+        assert_eq!(dimensions(&object.body.collect().await.unwrap().into_bytes()), expected);
+        // Through the API: a redirect to a signed link.
+        let link = &ready["thumbnails"][size.to_string()];
+        let redirect = app.get(link.as_str().unwrap()).await;
+        assert_eq!(redirect.status, StatusCode::FOUND);
+        let fetched = reqwest::get(redirect.header("location")).await.unwrap();
+        assert!(fetched.status().is_success());
+        assert_eq!(dimensions(&fetched.bytes().await.unwrap()), expected);
+    }
+}
+
+#[tokio::test]
+async fn a_post_made_before_processing_shows_its_image_once_ready() {
+    let sdk = kit::aws::sdk_config().await;
+    let (s3, sqs) = (app::state::s3_client(&sdk), aws_sdk_sqs::Client::new(&sdk));
+    let (bucket, queue, _) = bucket_notifying_queue(&s3, &sqs).await;
+    let app = TestApp::with_config(|c| c.media_bucket = bucket).await;
+    let owner = app.create_user().await["id"].as_str().unwrap().to_owned();
+    let media = upload(&app, &owner, "image/png", png(300, 600)).await;
+    let id = media["id"].as_str().unwrap();
+
+    let created = app
+        .call(Method::POST, "/v1/posts", &[("x-user-id", &owner)], Some(json!({"body": "look", "media_id": id})))
+        .await;
+    assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.body);
+    assert_eq!(created.json()["media"], json!({"id": id, "status": "pending", "thumbnails": []}));
+    let post_path = created.header("location").to_owned();
+
+    let ready = processed(&app, &queue, id).await;
+    assert_eq!(ready["status"], "ready");
+    assert_eq!(ready["post_id"], created.json()["id"]);
+    assert_eq!(
+        app.get(&post_path).await.json()["media"],
+        json!({"id": id, "status": "ready", "thumbnails": [128, 512]})
+    );
+
+    // One post per image; and only its owner may attach it.
+    let again = app
+        .call(Method::POST, "/v1/posts", &[("x-user-id", &owner)], Some(json!({"body": "again", "media_id": id})))
+        .await;
+    again.assert_problem(409, "media-in-use");
+    let stranger = app.create_user().await["id"].as_str().unwrap().to_owned();
+    let stolen = app
+        .call(Method::POST, "/v1/posts", &[("x-user-id", &stranger)], Some(json!({"body": "mine", "media_id": id})))
+        .await;
+    assert_eq!(stolen.assert_problem(422, "validation")["errors"][0]["field"], "media_id");
+}
+
+#[tokio::test]
+async fn undecodable_and_oversized_uploads_fail_permanently_with_a_reason() {
+    let sdk = kit::aws::sdk_config().await;
+    let (s3, sqs) = (app::state::s3_client(&sdk), aws_sdk_sqs::Client::new(&sdk));
+    let (bucket, queue, dead_letters) = bucket_notifying_queue(&s3, &sqs).await;
+    let app = TestApp::with_config(|c| {
+        c.media_bucket = bucket;
+        c.max_upload_bytes = 20_000;
+    })
+    .await;
+    let owner = app.create_user().await["id"].as_str().unwrap().to_owned();
+
+    let garbage = upload(&app, &owner, "image/jpeg", b"this is not an image at all".to_vec()).await;
+    let failed = processed(&app, &queue, garbage["id"].as_str().unwrap()).await;
+    assert_eq!(failed["status"], "failed");
+    assert!(failed["failure"].as_str().unwrap().contains("not a JPEG, PNG or WebP"), "{failed}");
+
+    let big = upload(&app, &owner, "image/jpeg", jpeg(2000, 2000)).await;
+    let refused = processed(&app, &queue, big["id"].as_str().unwrap()).await;
+    assert_eq!(refused["status"], "failed");
+    assert!(refused["failure"].as_str().unwrap().contains("the limit is 20000"), "{refused}");
+
+    let letters = kit::sqs_redrive::inspect(&sqs, &dead_letters, 10).await.unwrap();
+    let reasons: Vec<&str> = letters.iter().filter_map(|l| l.reason.as_deref()).collect();
+    assert_eq!(letters.len(), 2, "both went to the dead-letter queue on their first receive: {letters:?}");
+    assert!(
+        reasons.iter().any(|r| r.contains("not a JPEG")) && reasons.iter().any(|r| r.contains("limit")),
+        "{reasons:?}"
+    );
+    assert!(letters.iter().all(|l| l.receive_count.as_deref() == Some("1")), "{letters:?}");
+}
+
+#[tokio::test]
+async fn uploads_need_a_user_and_an_image_type() {
+    let app = TestApp::new().await;
+    let owner = app.create_user().await["id"].as_str().unwrap().to_owned();
+    let response = app
+        .call(Method::POST, "/v1/media/uploads", &[("x-user-id", &owner)], Some(json!({"content_type": "image/gif"})))
+        .await;
+    assert_eq!(response.assert_problem(422, "validation")["errors"][0]["field"], "content_type");
+    app.call(Method::POST, "/v1/media/uploads", &[], Some(json!({"content_type": "image/png"})))
+        .await
+        .assert_problem(401, "unauthenticated");
+    app.get(&format!("/v1/media/{}", ulid::Ulid::generate())).await.assert_problem(404, "not-found");
+    app.get(&format!("/v1/media/{}/thumbnails/128", ulid::Ulid::generate())).await.assert_problem(404, "not-found");
+}
+
+fn png(width: u32, height: u32) -> Vec<u8> {
+    let image = ImageBuffer::from_fn(width, height, |x, y| Rgb([(x % 256) as u8, 30, (y % 256) as u8]));
+    let mut bytes = Vec::new();
+    DynamicImage::ImageRgb8(image).write_to(&mut Cursor::new(&mut bytes), ImageFormat::Png).unwrap();
+    bytes
+}
