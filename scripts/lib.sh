@@ -45,15 +45,25 @@ ensure_venv() {
   cp "$requirements" "$stamp"
 }
 
-# Stops the process whose pid is in FILE (SIGTERM, then SIGKILL after 10 s) and removes FILE.
+# Starts a command in the background in its own process group (so stop_pidfile also stops what it starts, like
+# wrangler's workerd) and writes its pid to FILE: start_group FILE LOG COMMAND...
+start_group() {
+  local file=$1 log=$2
+  shift 2
+  setsid "$@" >"$log" 2>&1 &
+  echo $! >"$file"
+}
+
+# Stops the process whose pid is in FILE, with its process group if it leads one (SIGTERM, then SIGKILL after
+# 10 s), and removes FILE.
 stop_pidfile() {
   local file=$1 pid
   [[ -f $file ]] || return 0
   pid=$(cat "$file")
   if kill -0 "$pid" 2>/dev/null; then
-    kill -TERM "$pid" 2>/dev/null || true
+    kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
     for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
-    kill -KILL "$pid" 2>/dev/null || true
+    kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
   fi
   rm -f "$file"
 }

@@ -2,6 +2,8 @@
 //! Owns the wiring of an app to the emulator that `scripts/test` starts, and request/response helpers.
 //! Must not hide failures: without the emulator's environment it panics and says how to get one.
 
+pub mod edge;
+
 use std::time::Duration;
 
 use app::{AppConfig, AppState};

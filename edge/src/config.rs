@@ -1,0 +1,84 @@
+//! The worker's settings, from `wrangler.toml` vars (overridable with `wrangler dev --var NAME:VALUE`).
+
+use url::Url;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Config {
+    /// `ORIGIN_URL`: the container origin, tried first.
+    pub origin: Url,
+    /// `LAMBDA_URL`: the api function's URL (a Function URL, or `cargo lambda watch`'s `/lambda-url/api`).
+    pub lambda: Url,
+    /// `ORIGIN_TIMEOUT_MS` (3000): after this the origin counts as failed and Lambda is tried.
+    pub origin_timeout_ms: u64,
+    /// `LAMBDA_TIMEOUT_MS` (10000).
+    pub lambda_timeout_ms: u64,
+    /// `MAX_BODY_BYTES` (65536): larger request bodies get 413 at the edge.
+    pub max_body_bytes: usize,
+    /// `BREAKER_THRESHOLD` (5): consecutive origin failures that open the breaker.
+    pub breaker_threshold: u32,
+    /// `BREAKER_COOLDOWN_MS` (10000): how long an open breaker sends everything to Lambda before one trial.
+    pub breaker_cooldown_ms: u64,
+    /// `RATE_LIMIT_PERIOD_S` (60): the period of the rate-limit bindings, sent as Retry-After with a 429.
+    pub rate_limit_period_s: u64,
+}
+
+fn parse<T: std::str::FromStr>(name: &str, value: Option<String>, default: T) -> Result<T, String> {
+    match value {
+        None => Ok(default),
+        Some(raw) => raw.trim().parse().map_err(|_| format!("{name}={raw:?} is not valid")),
+    }
+}
+
+fn url(name: &str, value: Option<String>) -> Result<Url, String> {
+    let raw = value.ok_or_else(|| format!("{name} is not set"))?;
+    let parsed = Url::parse(raw.trim_end_matches('/')).map_err(|e| format!("{name}={raw:?}: {e}"))?;
+    match parsed.scheme() {
+        "http" | "https" => Ok(parsed),
+        other => Err(format!("{name} must be http(s), not {other}")),
+    }
+}
+
+impl Config {
+    /// Reads every setting through `var` (which returns None for unset names).
+    pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
+        Ok(Self {
+            origin: url("ORIGIN_URL", var("ORIGIN_URL"))?,
+            lambda: url("LAMBDA_URL", var("LAMBDA_URL"))?,
+            origin_timeout_ms: parse("ORIGIN_TIMEOUT_MS", var("ORIGIN_TIMEOUT_MS"), 3_000)?,
+            lambda_timeout_ms: parse("LAMBDA_TIMEOUT_MS", var("LAMBDA_TIMEOUT_MS"), 10_000)?,
+            max_body_bytes: parse("MAX_BODY_BYTES", var("MAX_BODY_BYTES"), 64 * 1024)?,
+            breaker_threshold: parse("BREAKER_THRESHOLD", var("BREAKER_THRESHOLD"), 5)?,
+            breaker_cooldown_ms: parse("BREAKER_COOLDOWN_MS", var("BREAKER_COOLDOWN_MS"), 10_000)?,
+            rate_limit_period_s: parse("RATE_LIMIT_PERIOD_S", var("RATE_LIMIT_PERIOD_S"), 60)?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn vars(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        move |name| map.get(name).cloned()
+    }
+
+    #[test]
+    fn defaults_and_errors() {
+        let config = Config::from_vars(vars(&[
+            ("ORIGIN_URL", "http://127.0.0.1:8080/"),
+            ("LAMBDA_URL", "https://x.lambda-url.on.aws"),
+        ]))
+        .unwrap();
+        assert_eq!(config.origin.as_str(), "http://127.0.0.1:8080/");
+        assert_eq!(config.origin_timeout_ms, 3_000);
+        assert_eq!(config.breaker_threshold, 5);
+        assert!(Config::from_vars(vars(&[("LAMBDA_URL", "http://l")])).unwrap_err().contains("ORIGIN_URL"));
+        let bad = Config::from_vars(vars(&[("ORIGIN_URL", "ftp://o"), ("LAMBDA_URL", "http://l")]));
+        assert!(bad.unwrap_err().contains("http(s)"));
+        let bad =
+            Config::from_vars(vars(&[("ORIGIN_URL", "http://o"), ("LAMBDA_URL", "http://l"), ("MAX_BODY_BYTES", "x")]));
+        assert!(bad.unwrap_err().contains("MAX_BODY_BYTES"));
+    }
+}

@@ -1,0 +1,86 @@
+//! Sending a request upstream: the origin first unless its breaker is open; on a connection error, a timeout or
+//! 502/503/504, once to Lambda if the request is safe to repeat. One breaker per isolate.
+
+use std::{cell::RefCell, time::Duration};
+
+use futures::future::{Either, select};
+use worker::{AbortController, Delay, Fetch, Headers, Method, Request, RequestInit, Result};
+
+use super::exchange::{Exchange, Fetched, now_ms};
+use crate::{
+    breaker::Breaker,
+    config::Config,
+    problem,
+    upstream::{self, Upstream},
+};
+
+thread_local! {
+    static BREAKER: RefCell<Option<Breaker>> = const { RefCell::new(None) };
+}
+
+fn with_breaker<T>(config: &Config, f: impl FnOnce(&mut Breaker) -> T) -> T {
+    BREAKER.with(|cell| {
+        let mut slot = cell.borrow_mut();
+        f(slot.get_or_insert_with(|| Breaker::new(config.breaker_threshold, config.breaker_cooldown_ms)))
+    })
+}
+
+/// The upstream's answer, or the edge's 502 problem when none answered.
+pub async fn send(exchange: &Exchange, config: &Config) -> Fetched {
+    let may_retry = upstream::may_retry(&exchange.method, exchange.has_header("idempotency-key"));
+    if with_breaker(config, |b| b.allow(now_ms())) {
+        match attempt(Upstream::Origin, exchange, config).await {
+            Ok(fetched) if !upstream::is_upstream_failure(fetched.status) => {
+                with_breaker(config, Breaker::record_success);
+                return fetched;
+            }
+            outcome => {
+                with_breaker(config, |b| b.record_failure(now_ms()));
+                if !may_retry {
+                    return outcome.unwrap_or_else(|err| {
+                        Fetched::problem(&problem::bad_gateway(format!("the origin failed: {err}")))
+                    });
+                }
+            }
+        }
+    }
+    attempt(Upstream::Lambda, exchange, config)
+        .await
+        .unwrap_or_else(|err| Fetched::problem(&problem::bad_gateway(format!("no upstream answered: {err}"))))
+}
+
+async fn attempt(to: Upstream, exchange: &Exchange, config: &Config) -> Result<Fetched> {
+    let (base, timeout_ms) = match to {
+        Upstream::Origin => (&config.origin, config.origin_timeout_ms),
+        Upstream::Lambda => (&config.lambda, config.lambda_timeout_ms),
+    };
+    let headers = Headers::new();
+    for (name, value) in &exchange.headers {
+        headers.append(name, value)?;
+    }
+    headers.set("x-forwarded-for", &exchange.client_ip)?;
+    if let Some(host) = exchange.url.host_str() {
+        headers.set("x-forwarded-host", host)?;
+    }
+    // A HEAD is fetched as GET: the edge stores and answers it like the GET it stands for.
+    let method = if exchange.method == "HEAD" { Method::Get } else { Method::from(exchange.method.clone()) };
+    let mut init = RequestInit::new();
+    init.with_method(method).with_headers(headers);
+    if let Some(body) = &exchange.body {
+        init.with_body(Some(worker::js_sys::Uint8Array::from(body.as_slice()).into()));
+    }
+    let request = Request::new_with_init(&upstream::target(base, &exchange.path_and_query()), &init)?;
+
+    let controller = AbortController::default();
+    let signal = controller.signal();
+    let fetch = Fetch::Request(request);
+    let sending = fetch.send_with_signal(&signal);
+    let timeout = Delay::from(Duration::from_millis(timeout_ms));
+    match select(Box::pin(sending), Box::pin(timeout)).await {
+        Either::Left((response, _)) => Fetched::read(response?, Some(to)).await,
+        Either::Right(_) => {
+            controller.abort();
+            Err(worker::Error::RustError(format!("{} did not answer within {timeout_ms} ms", to.name())))
+        }
+    }
+}

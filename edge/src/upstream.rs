@@ -1,0 +1,59 @@
+//! Which upstream answers: the container origin first; on a connection error, a timeout, 502/503/504 or an open
+//! breaker, Lambda, once, and only for requests that are safe to send twice.
+
+use url::Url;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Upstream {
+    Origin,
+    Lambda,
+}
+
+impl Upstream {
+    /// The `x-upstream` header value.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Origin => "origin",
+            Self::Lambda => "lambda",
+        }
+    }
+}
+
+/// Statuses that mean "this upstream is unwell", not "this request is wrong".
+pub fn is_upstream_failure(status: u16) -> bool {
+    matches!(status, 502..=504)
+}
+
+/// Whether a request may be sent again after the first upstream may have seen it: idempotent methods, or writes
+/// with an `Idempotency-Key` (the API replays the first response for those).
+pub fn may_retry(method: &str, has_idempotency_key: bool) -> bool {
+    matches!(method, "GET" | "HEAD" | "OPTIONS" | "PUT" | "DELETE") || has_idempotency_key
+}
+
+/// The URL of `path_and_query` on `base` (which may carry a path prefix, like `cargo lambda watch`'s
+/// `/lambda-url/api`).
+pub fn target(base: &Url, path_and_query: &str) -> String {
+    format!("{}{path_and_query}", base.as_str().trim_end_matches('/'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failover_rules() {
+        assert!(is_upstream_failure(502) && is_upstream_failure(503) && is_upstream_failure(504));
+        assert!(!is_upstream_failure(500) && !is_upstream_failure(404) && !is_upstream_failure(429));
+        assert!(may_retry("GET", false) && may_retry("PUT", false) && may_retry("DELETE", false));
+        assert!(!may_retry("POST", false) && may_retry("POST", true) && !may_retry("PATCH", false));
+        assert_eq!(Upstream::Lambda.name(), "lambda");
+    }
+
+    #[test]
+    fn targets_keep_the_base_prefix() {
+        let base = Url::parse("http://127.0.0.1:9000/lambda-url/api").unwrap();
+        assert_eq!(target(&base, "/v1/posts?limit=2"), "http://127.0.0.1:9000/lambda-url/api/v1/posts?limit=2");
+        let origin = Url::parse("https://origin.example.com").unwrap();
+        assert_eq!(target(&origin, "/v1/posts"), "https://origin.example.com/v1/posts");
+    }
+}

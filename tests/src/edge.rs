@@ -1,0 +1,209 @@
+//! Black-box harness for the edge: a real `wrangler dev` (workerd) of the built worker, with fresh state, in
+//! front of upstreams the test controls or runs. Needs `STAMPEDE_EDGE_DIR` (the edge crate, built) and
+//! `STAMPEDE_EDGE_PATH` (a PATH with Node ≥ 22 and wrangler); `scripts/test` sets both.
+
+use std::{
+    collections::HashMap,
+    net::TcpListener,
+    os::unix::process::CommandExt,
+    path::PathBuf,
+    process::{Child, Command, Stdio},
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use axum::{
+    Router,
+    body::Bytes,
+    extract::State,
+    http::{HeaderMap, Method, StatusCode, Uri},
+    response::{IntoResponse, Response},
+};
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// What a test upstream answers and what it has seen.
+#[derive(Debug, Clone)]
+pub struct Behaviour {
+    pub status: StatusCode,
+    pub delay: Duration,
+    pub cache_control: String,
+    pub version: u32,
+}
+
+impl Default for Behaviour {
+    fn default() -> Self {
+        Self {
+            status: StatusCode::OK,
+            delay: Duration::ZERO,
+            cache_control: "public, max-age=0, s-maxage=60, stale-while-revalidate=60".into(),
+            version: 1,
+        }
+    }
+}
+
+/// A request an upstream received.
+#[derive(Debug, Clone)]
+pub struct Seen {
+    pub method: Method,
+    pub path: String,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+#[derive(Default)]
+struct UpstreamState {
+    behaviour: Mutex<Behaviour>,
+    seen: Mutex<Vec<Seen>>,
+}
+
+/// An HTTP server standing in for the origin or the api function, on its own port; stop it to make the edge
+/// see connection errors.
+pub struct TestUpstream {
+    pub name: &'static str,
+    pub port: u16,
+    state: Arc<UpstreamState>,
+    server: Option<tokio::task::JoinHandle<()>>,
+}
+
+async fn answer(
+    State((name, state)): State<(&'static str, Arc<UpstreamState>)>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let behaviour = state.behaviour.lock().unwrap().clone();
+    if uri.path() != "/__ready" {
+        state.seen.lock().unwrap().push(Seen { method: method.clone(), path: uri.to_string(), headers, body });
+    }
+    tokio::time::sleep(behaviour.delay).await;
+    let body = serde_json::json!({"upstream": name, "path": uri.path(), "method": method.as_str(), "version": behaviour.version});
+    let write = method == Method::PUT || method == Method::DELETE;
+    let status = if write && behaviour.status == StatusCode::OK { StatusCode::NO_CONTENT } else { behaviour.status };
+    let mut response = (status, [("content-type", "application/json")], body.to_string()).into_response();
+    if method == Method::GET || method == Method::HEAD {
+        response.headers_mut().insert("cache-control", behaviour.cache_control.parse().unwrap());
+    } else {
+        response.headers_mut().insert("cache-control", "private, no-store".parse().unwrap());
+    }
+    response
+}
+
+impl TestUpstream {
+    pub async fn start(name: &'static str) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let mut upstream = Self { name, port, state: Arc::default(), server: None };
+        upstream.serve(listener);
+        upstream
+    }
+
+    fn serve(&mut self, listener: tokio::net::TcpListener) {
+        let app = Router::new().fallback(answer).with_state((self.name, self.state.clone()));
+        self.server = Some(tokio::spawn(async move {
+            axum::serve(listener, app).await.unwrap();
+        }));
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub fn set(&self, change: impl FnOnce(&mut Behaviour)) {
+        change(&mut self.state.behaviour.lock().unwrap());
+    }
+
+    pub fn seen(&self) -> Vec<Seen> {
+        self.state.seen.lock().unwrap().clone()
+    }
+
+    /// Requests received for paths starting with `prefix`.
+    pub fn hits(&self, prefix: &str) -> usize {
+        self.seen().iter().filter(|s| s.path.starts_with(prefix)).count()
+    }
+
+    /// Stops listening: connections are refused from now on.
+    pub fn stop(&mut self) {
+        if let Some(server) = self.server.take() {
+            server.abort();
+        }
+    }
+}
+
+/// `wrangler dev --env test` of the built worker on a free port, with its own state directory.
+pub struct Edge {
+    pub port: u16,
+    child: Child,
+    state_dir: PathBuf,
+}
+
+impl Edge {
+    /// Starts the worker with `ORIGIN_URL` and `LAMBDA_URL` (and any other `vars`) and waits until it answers.
+    pub async fn start(origin: &str, lambda: &str, vars: &[(&str, &str)]) -> Self {
+        let dir = std::env::var("STAMPEDE_EDGE_DIR")
+            .expect("edge tests need a built worker and wrangler: run scripts/test (it sets STAMPEDE_EDGE_DIR)");
+        let path = std::env::var("STAMPEDE_EDGE_PATH").expect("scripts/test sets STAMPEDE_EDGE_PATH (Node ≥ 22)");
+        let port = free_port();
+        let state_dir = std::env::temp_dir().join(format!("stampede-edge-{}", ulid::Ulid::generate()));
+        let mut command = Command::new(PathBuf::from(&dir).join("node_modules/.bin/wrangler"));
+        command
+            .current_dir(&dir)
+            .env("PATH", path)
+            .env("WRANGLER_SEND_METRICS", "false")
+            .env("WRANGLER_SEND_ERROR_REPORTS", "false")
+            .env("CLOUDFLARE_TELEMETRY_DISABLED", "1")
+            .env("WRANGLER_HIDE_BANNER", "true")
+            .env("CLOUDFLARE_CF_FETCH_ENABLED", "false")
+            .args(["dev", "--env", "test", "--ip", "127.0.0.1", "--show-interactive-dev-session=false"])
+            .args(["--port", &port.to_string(), "--persist-to", state_dir.to_str().unwrap()])
+            .args(["--inspector-port", &free_port().to_string()])
+            .args(["--var", &format!("ORIGIN_URL:{origin}"), "--var", &format!("LAMBDA_URL:{lambda}")])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0);
+        for (name, value) in vars {
+            command.args(["--var", &format!("{name}:{value}")]);
+        }
+        let mut edge = Self { port, child: command.spawn().expect("wrangler starts"), state_dir };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let client = reqwest::Client::new();
+        while client.get(edge.url("/__ready")).send().await.is_err() {
+            assert!(edge.child.try_wait().unwrap().is_none(), "wrangler dev exited");
+            assert!(Instant::now() < deadline, "wrangler dev did not answer within 60 s");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        edge
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+}
+
+impl Drop for Edge {
+    fn drop(&mut self) {
+        stop_group(&mut self.child);
+        let _ = std::fs::remove_dir_all(&self.state_dir);
+    }
+}
+
+/// Stops a child started in its own process group, with everything it started (wrangler's workerd, the
+/// function `cargo lambda watch` runs): SIGTERM to the group, then SIGKILL after 5 s.
+pub fn stop_group(child: &mut Child) {
+    let group = format!("-{}", child.id());
+    let _ = Command::new("kill").args(["-TERM", "--", &group]).status();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while child.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = Command::new("kill").args(["-KILL", "--", &group]).status();
+    let _ = child.wait();
+}
+
+/// Response headers as a map of lowercase names (one value each).
+pub fn header_map(response: &reqwest::Response) -> HashMap<String, String> {
+    response.headers().iter().map(|(n, v)| (n.as_str().to_owned(), v.to_str().unwrap_or_default().to_owned())).collect()
+}
