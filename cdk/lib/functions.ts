@@ -48,6 +48,8 @@ export class Functions extends Construct {
 
     this.api = rustLambda(this, 'Api', {
       ...shared,
+      // The app answers 504 (problem+json) a second before Lambda would cut the invocation off.
+      environment: { ...environment, REQUEST_TIMEOUT_MS: String(common.apiTimeout.toMilliseconds() - 1000) },
       binary: 'api',
       description: 'Stampede HTTP API (app::router through lambda_http)',
       memorySize: 512,

@@ -88,6 +88,11 @@ describe('async', () => {
 });
 
 describe('functions', () => {
+  test('the api answers its own timeout before Lambda ends the invocation', () => {
+    const api = template.toJSON().Resources[core.getLogicalId(core.functions.api.node.defaultChild as any)];
+    expect(Number(api.Properties.Environment.Variables.REQUEST_TIMEOUT_MS)).toBe(api.Properties.Timeout * 1000 - 1000);
+  });
+
   test('api and jobs are Rust on provided.al2023, x86_64, JSON logs, active tracing', () => {
     const functions = Object.values(template.findResources('AWS::Lambda::Function')) as any[];
     expect(functions).toHaveLength(2);
@@ -99,7 +104,8 @@ describe('functions', () => {
         TracingConfig: { Mode: 'Active' },
         LoggingConfig: expect.objectContaining({ LogFormat: 'JSON' }),
       });
-      expect(Object.keys(fn.Properties.Environment.Variables).sort()).toEqual(
+      const variables = Object.keys(fn.Properties.Environment.Variables).filter((v) => v !== 'REQUEST_TIMEOUT_MS');
+      expect(variables.sort()).toEqual(
         [
           'CURSOR_SECRET',
           'JOBS_QUEUE_URL',

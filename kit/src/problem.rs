@@ -159,15 +159,7 @@ impl Problem {
         self
     }
 
-    pub fn kind(&self) -> ProblemType {
-        self.kind
-    }
-
-    pub fn status_code(&self) -> StatusCode {
-        self.status
-    }
-
-    pub fn type_uri(&self) -> String {
+    fn type_uri(&self) -> String {
         format!("/problems/{}", self.kind.slug)
     }
 

@@ -83,10 +83,12 @@ struct Directory {
     dead_letters: HashMap<String, Option<String>>,
 }
 
+/// Groups of one batch handled at once.
+const CONCURRENCY: usize = 8;
+
 pub struct BatchRunner<H> {
     handler: H,
     sqs: Client,
-    concurrency: usize,
     backoff: RetryBackoff,
     directory: Arc<Mutex<Directory>>,
 }
@@ -105,22 +107,12 @@ fn parse_queue_arn(arn: &str) -> Option<(&str, &str)> {
 
 impl<H> BatchRunner<H> {
     pub fn new(handler: H, sqs: Client) -> Self {
-        Self { handler, sqs, concurrency: 8, backoff: RetryBackoff::default(), directory: Arc::default() }
-    }
-
-    /// How many groups run at once.
-    pub fn concurrency(mut self, concurrency: usize) -> Self {
-        self.concurrency = concurrency.max(1);
-        self
+        Self { handler, sqs, backoff: RetryBackoff::default(), directory: Arc::default() }
     }
 
     pub fn backoff(mut self, backoff: RetryBackoff) -> Self {
         self.backoff = backoff;
         self
-    }
-
-    pub fn handler(&self) -> &H {
-        &self.handler
     }
 
     async fn queue_url(&self, arn: &str) -> Result<String, String> {
@@ -242,7 +234,7 @@ impl<H> BatchRunner<H> {
 
         let results: Vec<(Vec<usize>, Result<(), JobError>)> = stream::iter(groups.into_values())
             .map(|(indexes, jobs)| async move { (indexes, self.handler.handle(&jobs).await) })
-            .buffer_unordered(self.concurrency)
+            .buffer_unordered(CONCURRENCY)
             .collect()
             .await;
         for (indexes, result) in results {

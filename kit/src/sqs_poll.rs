@@ -35,8 +35,10 @@ pub struct Poller {
     queue_arn: String,
     region: Option<String>,
     wait: Duration,
-    batch_size: i32,
 }
+
+/// Messages per batch: the most one ReceiveMessage returns, and the batch size of the CDK event sources.
+const BATCH_SIZE: i32 = 10;
 
 /// The record Lambda would deliver for `message`.
 fn record(message: Message, queue_arn: &str, region: Option<&str>) -> SqsMessage {
@@ -83,23 +85,13 @@ impl Poller {
             .and_then(|mut a| a.remove(&QueueAttributeName::QueueArn))
             .ok_or_else(|| PollError::NoArn(queue_url.clone()))?;
         let region = sqs.config().region().map(|r| r.to_string());
-        Ok(Self { sqs, queue_url, queue_arn, region, wait: Duration::from_secs(20), batch_size: 10 })
+        Ok(Self { sqs, queue_url, queue_arn, region, wait: Duration::from_secs(20) })
     }
 
     /// How long one receive waits for messages (long polling; at most 20 s).
     pub fn wait(mut self, wait: Duration) -> Self {
         self.wait = wait.min(Duration::from_secs(20));
         self
-    }
-
-    /// At most this many messages per batch (1 to 10).
-    pub fn batch_size(mut self, size: i32) -> Self {
-        self.batch_size = size.clamp(1, 10);
-        self
-    }
-
-    pub fn queue_arn(&self) -> &str {
-        &self.queue_arn
     }
 
     async fn receive(&self) -> Result<Vec<Message>, PollError> {
@@ -113,7 +105,7 @@ impl Poller {
             .sqs
             .receive_message()
             .queue_url(&self.queue_url)
-            .max_number_of_messages(self.batch_size)
+            .max_number_of_messages(BATCH_SIZE)
             .wait_time_seconds(self.wait.as_secs() as i32)
             .message_system_attribute_names(MessageSystemAttributeName::All)
             .message_attribute_names("All")

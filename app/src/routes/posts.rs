@@ -45,9 +45,8 @@ struct Position {
     after: String,
 }
 
-fn cursor_scope_latest() -> &'static str {
-    "latest"
-}
+/// Cursors are bound to the list that issued them: the global feed, or one author's timeline.
+const LATEST_SCOPE: &str = "latest";
 
 fn cursor_scope_author(author: UserId) -> String {
     format!("author:{author}")
@@ -95,7 +94,7 @@ pub async fn get(State(state): State<AppState>, id: PathId) -> Result<impl IntoR
 }
 
 pub async fn latest(State(state): State<AppState>, query: PageQuery) -> Result<impl IntoResponse, ApiError> {
-    let scope = cursor_scope_latest();
+    let scope = LATEST_SCOPE;
     let limit = query.limit()?;
     let after = state.after(scope, &query)?;
     let page = state.store.latest_posts(after.as_deref(), limit).await?;
