@@ -1,38 +1,12 @@
 //! The app's configuration, read from environment variables (the table in README's configuration section).
 
-use std::{fmt, str::FromStr, time::Duration};
+use std::time::Duration;
 
 use kit::{
-    config::{ConfigError, Env},
+    config::{ConfigError, Env, Secret},
     shard::ShardCount,
     sqs_batch::RetryBackoff,
 };
-
-/// The key that signs pagination cursors: at least 32 bytes. Never printed.
-#[derive(Clone)]
-pub struct CursorSecret(String);
-
-impl CursorSecret {
-    pub fn expose(&self) -> &[u8] {
-        self.0.as_bytes()
-    }
-}
-
-impl FromStr for CursorSecret {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        if s.len() < 32 {
-            return Err("must be at least 32 characters (e.g. `openssl rand -hex 32`)".into());
-        }
-        Ok(Self(s.to_owned()))
-    }
-}
-
-impl fmt::Debug for CursorSecret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("CursorSecret(..)")
-    }
-}
 
 #[derive(Debug, Clone)]
 pub struct AppConfig {
@@ -43,7 +17,10 @@ pub struct AppConfig {
     /// `LATEST_SHARDS` (16): partitions of the global latest index. Only ever increase it.
     pub latest_shards: ShardCount,
     /// `CURSOR_SECRET`: signs pagination cursors; the same value on every instance.
-    pub cursor_secret: CursorSecret,
+    pub cursor_secret: Secret,
+    /// `EDGE_SECRET` (unset): when set, every API request must carry it in `X-Edge-Secret` (the edge adds it), so
+    /// the origin and the function URL answer only the edge. Set on every deployed host.
+    pub edge_secret: Option<Secret>,
     /// `REQUEST_TIMEOUT_MS` (10000): a request still running after this gets 504.
     pub request_timeout: Duration,
     /// `MAX_BODY_BYTES` (65536): larger request bodies get 413.
@@ -66,6 +43,7 @@ impl AppConfig {
             like_shards: env.or("LIKE_SHARDS", default_shards)?,
             latest_shards: env.or("LATEST_SHARDS", default_shards)?,
             cursor_secret: env.required("CURSOR_SECRET")?,
+            edge_secret: env.optional("EDGE_SECRET")?,
             request_timeout: env.millis_or("REQUEST_TIMEOUT_MS", 10_000)?,
             max_body_bytes: env.or("MAX_BODY_BYTES", 64 * 1024)?,
             jobs_queue_url: env.required("JOBS_QUEUE_URL")?,
@@ -97,9 +75,13 @@ mod tests {
         assert_eq!(config.like_shards.get(), 16);
         assert_eq!(config.request_timeout, Duration::from_secs(10));
         assert!(!format!("{config:?}").contains("0123456789abcdef"));
+        assert!(config.edge_secret.is_none(), "only deployed hosts insist on the edge");
 
         let short = Env::from_pairs([("TABLE_NAME", "t"), ("CURSOR_SECRET", "short")]);
         assert!(AppConfig::from_env(&short).unwrap_err().to_string().contains("CURSOR_SECRET"));
+        let short =
+            Env::from_pairs([("TABLE_NAME", "t"), ("CURSOR_SECRET", &"x".repeat(32)), ("EDGE_SECRET", "short")]);
+        assert!(AppConfig::from_env(&short).unwrap_err().to_string().contains("EDGE_SECRET"));
         let zero = Env::from_pairs([("TABLE_NAME", "t"), ("CURSOR_SECRET", &"x".repeat(32)), ("LIKE_SHARDS", "0")]);
         assert!(AppConfig::from_env(&zero).unwrap_err().to_string().contains("LIKE_SHARDS"));
         let missing = Env::from_pairs([("CURSOR_SECRET", &"x".repeat(32))]);

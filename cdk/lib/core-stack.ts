@@ -1,6 +1,6 @@
 // The serverless core of an environment: data, queues, functions and their alarms. Everything the API needs to
 // run on Lambda; this is the stack the local emulator deploy and the integration tests run on.
-import { CfnOutput, Stack, StackProps } from 'aws-cdk-lib';
+import { CfnOutput, RemovalPolicy, Stack, StackProps } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
@@ -24,6 +24,7 @@ export class CoreStack extends Stack {
   readonly functions: Functions;
   readonly alarms: CoreAlarms;
   readonly cursorSecret: secretsmanager.Secret;
+  readonly edgeSecret: secretsmanager.Secret;
 
   constructor(scope: Construct, id: string, props: CoreStackProps) {
     super(scope, id, props);
@@ -36,11 +37,18 @@ export class CoreStack extends Stack {
       generateSecretString: { passwordLength: 64, excludePunctuation: true },
       removalPolicy: stage.removalPolicy,
     });
+    // Regenerated if the stack is replaced: `scripts/edge-deploy` then hands the new value to the edge again.
+    this.edgeSecret = new secretsmanager.Secret(this, 'EdgeSecret', {
+      description: 'Proves a request came through the edge (EDGE_SECRET): the origin and the api function refuse others',
+      generateSecretString: { passwordLength: 64, excludePunctuation: true },
+      removalPolicy: RemovalPolicy.DESTROY,
+    });
     this.functions = new Functions(this, 'Functions', {
       stage,
       data: this.data,
       queues: this.queues,
       cursorSecret: this.cursorSecret,
+      edgeSecret: this.edgeSecret,
       architecture: props.architecture,
       codeDir: props.lambdaCodeDir,
     });
@@ -61,6 +69,7 @@ export class CoreStack extends Stack {
       MediaDeadLetterQueueUrl: this.queues.media.deadLetters.queueUrl,
       ApiFunctionUrl: this.functions.apiUrl.url,
       CursorSecretArn: this.cursorSecret.secretArn,
+      EdgeSecretArn: this.edgeSecret.secretArn,
       AlarmTopicArn: this.alarms.topic.topicArn,
     };
     for (const [name, value] of Object.entries(outputs)) {

@@ -1,5 +1,6 @@
-// The Lambda functions: `api` (the HTTP API behind a Function URL, the edge's second upstream) and `jobs`
-// (SQS consumers with partial batch failures). Least privilege: each gets exactly the grants it uses.
+// The Lambda functions: `api` (the HTTP API behind a Function URL, the edge's second upstream, answering only
+// requests carrying the edge secret) and `jobs` (SQS consumers with partial batch failures). Least privilege:
+// each gets exactly the grants it uses.
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
@@ -17,6 +18,8 @@ export interface FunctionsProps {
   readonly data: Data;
   readonly queues: Queues;
   readonly cursorSecret: secretsmanager.ISecret;
+  /** Sent by the edge on every request; the api refuses requests without it. */
+  readonly edgeSecret: secretsmanager.ISecret;
   readonly architecture: lambda.Architecture;
   /** Prebuilt bootstrap binaries instead of a cargo-lambda build (see rust-lambda.ts). */
   readonly codeDir?: string;
@@ -49,7 +52,11 @@ export class Functions extends Construct {
     this.api = rustLambda(this, 'Api', {
       ...shared,
       // The app answers 504 (problem+json) a second before Lambda would cut the invocation off.
-      environment: { ...environment, REQUEST_TIMEOUT_MS: String(common.apiTimeout.toMilliseconds() - 1000) },
+      environment: {
+        ...environment,
+        REQUEST_TIMEOUT_MS: String(common.apiTimeout.toMilliseconds() - 1000),
+        EDGE_SECRET: props.edgeSecret.secretValue.unsafeUnwrap(),
+      },
       binary: 'api',
       description: 'Stampede HTTP API (app::router through lambda_http)',
       memorySize: 512,
@@ -57,6 +64,7 @@ export class Functions extends Construct {
       reservedConcurrentExecutions: stage.apiReservedConcurrency,
       logGroup: logGroup('Api'),
     });
+    // No IAM auth (the edge cannot sign SigV4 cheaply); the app itself refuses requests without EDGE_SECRET.
     this.apiUrl = this.api.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.NONE });
     grantRequestPath(resources, this.api);
 

@@ -57,7 +57,10 @@ export class OriginStack extends Stack {
         image: ecs.ContainerImage.fromAsset(REPO_ROOT, { file: 'origin/Dockerfile', platform: Platform.LINUX_AMD64 }),
         containerPort: 8080,
         environment: { ...appEnvironment(resources), BIND_ADDR: '0.0.0.0:8080' },
-        secrets: { CURSOR_SECRET: ecs.Secret.fromSecretsManager(core.cursorSecret) },
+        secrets: {
+          CURSOR_SECRET: ecs.Secret.fromSecretsManager(core.cursorSecret),
+          EDGE_SECRET: ecs.Secret.fromSecretsManager(core.edgeSecret),
+        },
       },
     });
     this.service.targetGroup.configureHealthCheck({

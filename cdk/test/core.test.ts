@@ -104,7 +104,8 @@ describe('functions', () => {
         TracingConfig: { Mode: 'Active' },
         LoggingConfig: expect.objectContaining({ LogFormat: 'JSON' }),
       });
-      const variables = Object.keys(fn.Properties.Environment.Variables).filter((v) => v !== 'REQUEST_TIMEOUT_MS');
+      const apiOnly = ['REQUEST_TIMEOUT_MS', 'EDGE_SECRET'];
+      const variables = Object.keys(fn.Properties.Environment.Variables).filter((v) => !apiOnly.includes(v));
       expect(variables.sort()).toEqual(
         [
           'CURSOR_SECRET',
@@ -127,7 +128,7 @@ describe('functions', () => {
     }
   });
 
-  test('the api has a public Function URL (the edge upstream) and reserved concurrency', () => {
+  test('the api has a Function URL (the edge upstream), guarded by the edge secret, and reserved concurrency', () => {
     template.hasResourceProperties('AWS::Lambda::Url', {
       AuthType: 'NONE',
       TargetFunctionArn: core.resolve(core.functions.api.functionArn),
@@ -164,10 +165,17 @@ describe('functions', () => {
     expect(allActions).not.toContain('*');
   });
 
-  test('the cursor secret is generated and reaches the functions as a dynamic reference', () => {
-    only(template, 'AWS::SecretsManager::Secret');
-    const api = template.toJSON().Resources[core.getLogicalId(core.functions.api.node.defaultChild as any)];
-    expect(JSON.stringify(api.Properties.Environment.Variables.CURSOR_SECRET)).toContain('{{resolve:secretsmanager:');
+  test('the cursor and edge secrets are generated and reach the functions as dynamic references', () => {
+    expect(Object.keys(template.findResources('AWS::SecretsManager::Secret'))).toHaveLength(2);
+    const resources = template.toJSON().Resources;
+    const variables = (fn: any) => resources[core.getLogicalId(fn.node.defaultChild as any)].Properties.Environment.Variables;
+    const api = variables(core.functions.api);
+    for (const name of ['CURSOR_SECRET', 'EDGE_SECRET']) {
+      expect(JSON.stringify(api[name])).toContain('{{resolve:secretsmanager:');
+    }
+    expect(JSON.stringify(api.EDGE_SECRET)).toContain(core.resolve(core.edgeSecret.secretArn)['Ref']);
+    expect(variables(core.functions.jobs).EDGE_SECRET).toBeUndefined();
+    template.hasOutput('EdgeSecretArn', {});
   });
 });
 

@@ -34,7 +34,7 @@ test('autoscaling on CPU and on requests per target, from 2 tasks', () => {
   expect(metrics.sort()).toEqual(['ALBRequestCountPerTarget', 'ECSServiceAverageCPUUtilization']);
 });
 
-test('the container gets the app configuration, the cursor secret from Secrets Manager, and table access', () => {
+test('the container gets the app configuration, the cursor and edge secrets from Secrets Manager, and table access', () => {
   const { resource: task } = only(template, 'AWS::ECS::TaskDefinition');
   const container = task.Properties.ContainerDefinitions[0];
   const env = Object.fromEntries(container.Environment.map((e: any) => [e.Name, e.Value]));
@@ -42,7 +42,7 @@ test('the container gets the app configuration, the cursor secret from Secrets M
   expect(Object.keys(env)).toEqual(
     expect.arrayContaining(['TABLE_NAME', 'JOBS_QUEUE_URL', 'MEDIA_BUCKET', 'LIKE_SHARDS', 'LATEST_SHARDS']),
   );
-  expect(container.Secrets.map((s: any) => s.Name)).toEqual(['CURSOR_SECRET']);
+  expect(container.Secrets.map((s: any) => s.Name)).toEqual(['CURSOR_SECRET', 'EDGE_SECRET']);
   expect(container.PortMappings[0].ContainerPort).toBe(8080);
   const statements = (Object.values(template.findResources('AWS::IAM::Policy')) as any[]).flatMap(
     (p) => p.Properties.PolicyDocument.Statement,

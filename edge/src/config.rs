@@ -2,6 +2,22 @@
 
 use url::Url;
 
+/// The secret the edge presents to its upstreams. Never printed, not even by `Debug`.
+#[derive(Clone, PartialEq)]
+pub struct UpstreamSecret(String);
+
+impl UpstreamSecret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for UpstreamSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("UpstreamSecret(..)")
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Config {
     /// `ORIGIN_URL`: the container origin, tried first.
@@ -20,6 +36,9 @@ pub struct Config {
     pub breaker_cooldown_ms: u64,
     /// `RATE_LIMIT_PERIOD_S` (60): the period of the rate-limit bindings, sent as Retry-After with a 429.
     pub rate_limit_period_s: u64,
+    /// `EDGE_SECRET` (a Worker secret; unset locally): sent upstream in `x-edge-secret`, the same value as the
+    /// upstreams' `EDGE_SECRET`, so they answer only the edge.
+    pub upstream_secret: Option<UpstreamSecret>,
 }
 
 fn parse<T: std::str::FromStr>(name: &str, value: Option<String>, default: T) -> Result<T, String> {
@@ -38,6 +57,13 @@ fn url(name: &str, value: Option<String>) -> Result<Url, String> {
     }
 }
 
+fn secret(name: &str, value: Option<String>) -> Result<Option<UpstreamSecret>, String> {
+    match value {
+        Some(raw) if raw.len() < 32 => Err(format!("{name} must be at least 32 characters")),
+        other => Ok(other.map(UpstreamSecret)),
+    }
+}
+
 impl Config {
     /// Reads every setting through `var` (which returns None for unset names).
     pub fn from_vars(var: impl Fn(&str) -> Option<String>) -> Result<Self, String> {
@@ -50,6 +76,7 @@ impl Config {
             breaker_threshold: parse("BREAKER_THRESHOLD", var("BREAKER_THRESHOLD"), 5)?,
             breaker_cooldown_ms: parse("BREAKER_COOLDOWN_MS", var("BREAKER_COOLDOWN_MS"), 10_000)?,
             rate_limit_period_s: parse("RATE_LIMIT_PERIOD_S", var("RATE_LIMIT_PERIOD_S"), 60)?,
+            upstream_secret: secret("EDGE_SECRET", var("EDGE_SECRET"))?,
         })
     }
 }
@@ -80,5 +107,17 @@ mod tests {
         let bad =
             Config::from_vars(vars(&[("ORIGIN_URL", "http://o"), ("LAMBDA_URL", "http://l"), ("MAX_BODY_BYTES", "x")]));
         assert!(bad.unwrap_err().contains("MAX_BODY_BYTES"));
+    }
+
+    #[test]
+    fn the_upstream_secret_is_optional_long_and_never_printed() {
+        let base = [("ORIGIN_URL", "http://o"), ("LAMBDA_URL", "http://l")];
+        assert_eq!(Config::from_vars(vars(&base)).unwrap().upstream_secret, None);
+        let short = Config::from_vars(vars(&[base[0], base[1], ("EDGE_SECRET", "short")]));
+        assert!(short.unwrap_err().contains("EDGE_SECRET"));
+        let secret = "0123456789abcdef0123456789abcdef";
+        let config = Config::from_vars(vars(&[base[0], base[1], ("EDGE_SECRET", secret)])).unwrap();
+        assert_eq!(config.upstream_secret.as_ref().map(UpstreamSecret::expose), Some(secret));
+        assert!(!format!("{config:?}").contains(secret));
     }
 }

@@ -2,7 +2,7 @@
 //!
 //! Reads go through [`Env`], so tests can supply a map instead of mutating the process environment.
 
-use std::{collections::HashMap, fmt::Display, str::FromStr};
+use std::{collections::HashMap, fmt, fmt::Display, str::FromStr, sync::Arc};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ConfigError {
@@ -75,6 +75,33 @@ impl Env {
     }
 }
 
+/// A secret setting (a signing key, a shared header value): at least 32 characters, never printed, not even by
+/// `Debug`.
+#[derive(Clone)]
+pub struct Secret(Arc<str>);
+
+impl Secret {
+    pub fn expose(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+}
+
+impl FromStr for Secret {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        if s.len() < 32 {
+            return Err("must be at least 32 characters (e.g. `openssl rand -hex 32`)".into());
+        }
+        Ok(Self(s.into()))
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(..)")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -89,5 +116,14 @@ mod tests {
         let err = env.required::<u16>("SHARDS").unwrap_err();
         assert_eq!(err.to_string(), r#"environment variable SHARDS="lots" is invalid: invalid digit found in string"#);
         assert_eq!(env.millis_or("MISSING", 250), Ok(std::time::Duration::from_millis(250)));
+    }
+
+    #[test]
+    fn secrets_are_long_and_never_printed() {
+        let env = Env::from_pairs([("SHORT", "tiny"), ("GOOD", "0123456789abcdef0123456789abcdef")]);
+        assert!(env.required::<Secret>("SHORT").unwrap_err().to_string().contains("at least 32"));
+        let secret = env.required::<Secret>("GOOD").unwrap();
+        assert_eq!(secret.expose(), b"0123456789abcdef0123456789abcdef");
+        assert_eq!(format!("{secret:?}"), "Secret(..)");
     }
 }

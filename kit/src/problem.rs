@@ -43,6 +43,8 @@ pub mod types {
     );
     pub const UNAUTHENTICATED: ProblemType =
         ProblemType::new("unauthenticated", "The request needs an authenticated user", StatusCode::UNAUTHORIZED);
+    pub const FORBIDDEN: ProblemType =
+        ProblemType::new("forbidden", "The request is not allowed here", StatusCode::FORBIDDEN);
     pub const NOT_FOUND: ProblemType = ProblemType::new("not-found", "No such resource", StatusCode::NOT_FOUND);
     pub const METHOD_NOT_ALLOWED: ProblemType = ProblemType::new(
         "method-not-allowed",
@@ -74,6 +76,7 @@ pub mod types {
         match status {
             StatusCode::BAD_REQUEST => MALFORMED_REQUEST,
             StatusCode::UNAUTHORIZED => UNAUTHENTICATED,
+            StatusCode::FORBIDDEN => FORBIDDEN,
             StatusCode::NOT_FOUND => NOT_FOUND,
             StatusCode::METHOD_NOT_ALLOWED => METHOD_NOT_ALLOWED,
             StatusCode::CONFLICT => CONFLICT,

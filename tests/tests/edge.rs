@@ -16,9 +16,14 @@ struct Stack {
 
 impl Stack {
     async fn start() -> Self {
+        Self::with_vars(&[]).await
+    }
+
+    /// A stack whose edge gets these extra `wrangler dev --var`s.
+    async fn with_vars(vars: &[(&str, &str)]) -> Self {
         let origin = TestUpstream::start("origin").await;
         let lambda = TestUpstream::start("lambda").await;
-        let edge = Edge::start(&origin.url(), &lambda.url(), &[]).await;
+        let edge = Edge::start(&origin.url(), &lambda.url(), vars).await;
         Self { origin, lambda, edge, http: reqwest::Client::new() }
     }
 
@@ -226,6 +231,7 @@ async fn writes_are_retried_on_lambda_only_with_an_idempotency_key() {
         .http
         .post(stack.edge.url("/v1/posts"))
         .header("idempotency-key", "k-1")
+        .header("x-edge-secret", "a-client-guessing-the-edge-secret-0123")
         .body(r#"{"body":"x"}"#)
         .send()
         .await
@@ -236,6 +242,22 @@ async fn writes_are_retried_on_lambda_only_with_an_idempotency_key() {
     assert_eq!(seen[0].body, r#"{"body":"x"}"#, "the body is forwarded intact");
     // Miniflare reports 127.0.0.1 when the client sends no CF-Connecting-IP; Cloudflare always sets it.
     assert_eq!(seen[0].headers["x-forwarded-for"], "127.0.0.1");
+    assert!(!seen[0].headers.contains_key("x-edge-secret"), "a client's x-edge-secret is never forwarded");
+}
+
+#[tokio::test]
+async fn both_upstreams_are_sent_the_edge_secret_and_never_a_clients() {
+    const SECRET: &str = "edge-secret-of-the-black-box-tests-0123";
+    let mut stack = Stack::with_vars(&[("EDGE_SECRET", SECRET)]).await;
+    let forged = stack.http.get(stack.edge.url("/v1/users/s1")).header("x-edge-secret", "forged").send().await.unwrap();
+    assert_eq!(forged.status(), StatusCode::OK);
+    stack.origin.stop();
+    assert_eq!(header_map(&stack.get("/v1/users/s2").await)["x-upstream"], "lambda");
+    let seen = [stack.origin.seen(), stack.lambda.seen()].concat();
+    assert_eq!(seen.len(), 2);
+    for request in seen {
+        assert_eq!(request.headers["x-edge-secret"], SECRET, "{}", request.path);
+    }
 }
 
 #[tokio::test]

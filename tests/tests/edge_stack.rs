@@ -37,6 +37,10 @@ async fn until_answering(url: &str, what: &str) {
     }
 }
 
+/// What the stack's hosts and its edge share, as in a deployed environment: the origin and the function answer
+/// only requests that carry it.
+const EDGE_SECRET: &str = "edge-secret-of-the-stack-test-0123456789";
+
 #[tokio::test]
 async fn through_the_edge_to_the_origin_then_to_lambda_when_the_origin_stops() {
     stampede_tests::emulator_config(); // fails clearly without the emulator
@@ -44,7 +48,9 @@ async fn through_the_edge_to_the_origin_then_to_lambda_when_the_origin_stops() {
 
     let origin_port = free_port();
     let mut origin = spawn(
-        Command::new(workspace().join("target/debug/origin")).env("BIND_ADDR", format!("127.0.0.1:{origin_port}")),
+        Command::new(workspace().join("target/debug/origin"))
+            .env("BIND_ADDR", format!("127.0.0.1:{origin_port}"))
+            .env("EDGE_SECRET", EDGE_SECRET),
     );
     let lambda_port = free_port();
     let env_file = std::env::temp_dir().join(format!("stampede-lambda-{}.env", ulid::Ulid::generate()));
@@ -54,6 +60,7 @@ async fn through_the_edge_to_the_origin_then_to_lambda_when_the_origin_stops() {
                 || ["TABLE_NAME", "CURSOR_SECRET", "JOBS_QUEUE_URL", "MEDIA_BUCKET"].contains(&name.as_str())
         })
         .map(|(name, value)| format!("{name}={value}\n"))
+        .chain([format!("EDGE_SECRET={EDGE_SECRET}\n")])
         .collect();
     std::fs::write(&env_file, app_env).unwrap();
     let _lambda = spawn(
@@ -66,8 +73,16 @@ async fn through_the_edge_to_the_origin_then_to_lambda_when_the_origin_stops() {
     let lambda_url = format!("http://127.0.0.1:{lambda_port}/lambda-url/api");
     until_answering(&format!("http://127.0.0.1:{origin_port}/healthz"), "the origin").await;
     until_answering(&format!("{lambda_url}/v1/posts?limit=1"), "the api function").await;
-    let edge = Edge::start(&format!("http://127.0.0.1:{origin_port}"), &lambda_url, &[]).await;
+    let edge =
+        Edge::start(&format!("http://127.0.0.1:{origin_port}"), &lambda_url, &[("EDGE_SECRET", EDGE_SECRET)]).await;
     let http = reqwest::Client::new();
+
+    // Going around the edge is refused by both upstreams.
+    for direct in [format!("http://127.0.0.1:{origin_port}/v1/posts"), format!("{lambda_url}/v1/posts")] {
+        let refused = http.get(&direct).send().await.unwrap();
+        assert_eq!(refused.status(), StatusCode::FORBIDDEN, "{direct}");
+        assert_eq!(header_map(&refused)["content-type"], "application/problem+json");
+    }
 
     // Writes and reads go to the origin while it is up; public reads are cached.
     let handle = stampede_tests::unique_handle("edge");

@@ -22,11 +22,13 @@ pub use error::ApiError;
 
 use crate::state::AppState;
 
-/// Every route of API v1 with the standard layers (request ids, logs, timeouts, metrics, problem+json).
+/// Every route of API v1 with the standard layers (request ids, logs, timeouts, metrics, problem+json) and, when
+/// `EDGE_SECRET` is set, the check that requests came through the edge.
 pub fn router(state: AppState) -> Router {
     let idempotent = from_fn_with_state(state.idempotency.clone(), kit::idempotency::middleware);
     let (timeout, max_body) = (state.config.request_timeout, state.config.max_body_bytes);
-    let routes = Router::new()
+    let edge_secret = state.config.edge_secret.clone();
+    let mut routes = Router::new()
         .route("/v1/users", post(users::create))
         .route("/v1/users/{id}", get(users::get))
         .route("/v1/users/{id}/posts", get(posts::by_author))
@@ -39,6 +41,9 @@ pub fn router(state: AppState) -> Router {
         .fallback(not_found)
         .layer(DefaultBodyLimit::max(max_body))
         .with_state(state);
+    if let Some(secret) = edge_secret {
+        routes = routes.layer(from_fn_with_state(secret, kit::edge_auth::require));
+    }
     kit::http_layers::with_standard_layers(routes, timeout)
 }
 

@@ -53,3 +53,19 @@ async fn head_is_served_for_get_routes() {
     assert_eq!(response.status, StatusCode::OK);
     assert!(response.body.is_empty());
 }
+
+#[tokio::test]
+async fn with_an_edge_secret_only_requests_carrying_it_are_answered() {
+    const SECRET: &str = "edge-secret-for-this-test-0123456789";
+    let app = TestApp::with_config(|config| config.edge_secret = Some(SECRET.parse().unwrap())).await;
+    let problem = app.get("/v1/posts").await.assert_problem(403, "forbidden");
+    assert_eq!(problem["detail"], "this API only answers requests that come through its edge");
+    let forged =
+        app.call(Method::GET, "/v1/posts", &[("x-edge-secret", "guess-0123456789-0123456789-0123456789")], None);
+    forged.await.assert_problem(403, "forbidden");
+    let unknown = app.call(Method::GET, "/v2/nothing", &[], None).await;
+    unknown.assert_problem(403, "forbidden");
+
+    let through_the_edge = app.call(Method::GET, "/v1/posts", &[("x-edge-secret", SECRET)], None).await;
+    assert_eq!(through_the_edge.status, StatusCode::OK);
+}

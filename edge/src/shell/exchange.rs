@@ -4,10 +4,15 @@
 
 use worker::{Date, Headers, Request, Response, Result, Url};
 
-use crate::{cache_policy, problem, upstream::Upstream};
+use crate::{
+    cache_policy, problem,
+    upstream::{self, Upstream},
+};
 
-/// Request headers never forwarded: the upstream gets its own Host, and Cloudflare's own headers stay here.
-const DROPPED_REQUEST_HEADERS: [&str; 4] = ["host", "content-length", "connection", "cf-connecting-ip"];
+/// Request headers never forwarded: the upstream gets its own Host, Cloudflare's own headers stay here, and only
+/// the edge itself may present the upstream secret.
+const DROPPED_REQUEST_HEADERS: [&str; 5] =
+    ["host", "content-length", "connection", "cf-connecting-ip", upstream::SECRET_HEADER];
 /// Response headers not copied from an upstream: the body is re-sent decoded, with a fresh length.
 const DROPPED_RESPONSE_HEADERS: [&str; 4] = ["content-length", "content-encoding", "transfer-encoding", "connection"];
 

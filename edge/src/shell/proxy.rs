@@ -59,6 +59,9 @@ async fn attempt(to: Upstream, exchange: &Exchange, config: &Config) -> Result<F
         headers.append(name, value)?;
     }
     headers.set("x-forwarded-for", &exchange.client_ip)?;
+    if let Some(secret) = &config.upstream_secret {
+        headers.set(upstream::SECRET_HEADER, secret.expose())?;
+    }
     if let Some(host) = exchange.url.host_str() {
         headers.set("x-forwarded-host", host)?;
     }

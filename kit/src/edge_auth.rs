@@ -1,0 +1,57 @@
+//! Traffic must come through the edge: the edge adds a shared secret header to every request it forwards, and
+//! a host configured with that secret refuses (403 problem+json) any request without it. Nobody goes around the
+//! CDN's cache and rate limits by calling the load balancer or the function URL directly.
+
+use axum::{
+    extract::{Request, State},
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
+use subtle::ConstantTimeEq;
+
+use crate::{
+    config::Secret,
+    problem::{Problem, types},
+};
+
+/// The header the edge sets on every request it forwards upstream.
+pub const HEADER: &str = "x-edge-secret";
+
+/// Middleware (`axum::middleware::from_fn_with_state(secret, require)`): passes requests carrying `secret` in
+/// [`HEADER`], compared in constant time; answers 403 to every other.
+pub async fn require(State(secret): State<Secret>, request: Request, next: Next) -> Response {
+    let presented = request.headers().get(HEADER).map(|value| value.as_bytes()).unwrap_or_default();
+    if bool::from(presented.ct_eq(secret.expose())) {
+        next.run(request).await
+    } else {
+        Problem::new(types::FORBIDDEN)
+            .detail("this API only answers requests that come through its edge")
+            .into_response()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::{Router, body::Body, http::StatusCode, middleware::from_fn_with_state, routing::get};
+    use tower::ServiceExt;
+
+    use super::*;
+
+    async fn status(header: Option<&str>) -> StatusCode {
+        let secret: Secret = "0123456789abcdef0123456789abcdef".parse().unwrap();
+        let app = Router::new().route("/", get(|| async { "ok" })).layer(from_fn_with_state(secret, require));
+        let mut request = axum::http::Request::builder().uri("/");
+        if let Some(value) = header {
+            request = request.header(HEADER, value);
+        }
+        app.oneshot(request.body(Body::empty()).unwrap()).await.unwrap().status()
+    }
+
+    #[tokio::test]
+    async fn only_the_exact_secret_passes() {
+        assert_eq!(status(Some("0123456789abcdef0123456789abcdef")).await, StatusCode::OK);
+        assert_eq!(status(None).await, StatusCode::FORBIDDEN);
+        assert_eq!(status(Some("0123456789abcdef0123456789abcdeX")).await, StatusCode::FORBIDDEN);
+        assert_eq!(status(Some("0123456789abcdef")).await, StatusCode::FORBIDDEN);
+    }
+}
