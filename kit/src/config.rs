@@ -69,6 +69,21 @@ impl Env {
         Ok(self.optional(name)?.unwrap_or(default))
     }
 
+    /// A [`Secret`] that must be set; an invalid value is not repeated in the error.
+    pub fn secret(&self, name: &str) -> Result<Secret, ConfigError> {
+        self.optional_secret(name)?.ok_or_else(|| ConfigError::Missing { name: name.to_owned() })
+    }
+
+    /// A [`Secret`] that may be unset; an invalid value is not repeated in the error.
+    pub fn optional_secret(&self, name: &str) -> Result<Option<Secret>, ConfigError> {
+        self.optional(name).map_err(|err| match err {
+            ConfigError::Invalid { name, reason, .. } => {
+                ConfigError::Invalid { name, reason, value: "(hidden)".into() }
+            }
+            missing => missing,
+        })
+    }
+
     /// Milliseconds as a [`std::time::Duration`], with a default.
     pub fn millis_or(&self, name: &str, default_ms: u64) -> Result<std::time::Duration, ConfigError> {
         self.or(name, default_ms).map(std::time::Duration::from_millis)
@@ -121,8 +136,11 @@ mod tests {
     #[test]
     fn secrets_are_long_and_never_printed() {
         let env = Env::from_pairs([("SHORT", "tiny"), ("GOOD", "0123456789abcdef0123456789abcdef")]);
-        assert!(env.required::<Secret>("SHORT").unwrap_err().to_string().contains("at least 32"));
-        let secret = env.required::<Secret>("GOOD").unwrap();
+        let short = env.secret("SHORT").unwrap_err().to_string();
+        assert!(short.contains("SHORT") && short.contains("at least 32") && !short.contains("tiny"), "{short}");
+        assert!(env.optional_secret("MISSING").unwrap().is_none());
+        assert_eq!(env.secret("MISSING").unwrap_err(), ConfigError::Missing { name: "MISSING".into() });
+        let secret = env.secret("GOOD").unwrap();
         assert_eq!(secret.expose(), b"0123456789abcdef0123456789abcdef");
         assert_eq!(format!("{secret:?}"), "Secret(..)");
     }
