@@ -1,5 +1,6 @@
 //! origin: Stampede's router as a long-running HTTP server, the steady baseline behind the edge (ECS Fargate).
-//! Owns the process concerns: binding, graceful shutdown on SIGTERM/SIGINT, /healthz, /readyz and /metrics.
+//! Owns the process concerns: binding, graceful shutdown on SIGTERM/SIGINT, /healthz, /readyz, and /metrics on
+//! a listener of its own.
 //! Must not hold request logic: every API route lives in `app`, identical to the Lambda function.
 
 mod ops;
@@ -12,20 +13,26 @@ use tokio::net::TcpListener;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     kit::telemetry::init();
-    let bind: SocketAddr = Env::process().or("BIND_ADDR", SocketAddr::from(([127, 0, 0, 1], 8080)))?;
+    let env = Env::process();
+    let bind: SocketAddr = env.or("BIND_ADDR", SocketAddr::from(([127, 0, 0, 1], 8080)))?;
+    let metrics_bind: SocketAddr = env.or("METRICS_ADDR", SocketAddr::from(([127, 0, 0, 1], 9090)))?;
     let metrics = kit::metrics::install_prometheus()?;
     let state = app::AppState::from_env().await?;
     let ops = ops::Ops::new(state.store.clone(), metrics);
-    let router = app::router(state).merge(ops.routes());
+    let router = app::router(state).merge(ops.health_routes());
 
     let listener = TcpListener::bind(bind).await?;
-    tracing::info!(addr = %listener.local_addr()?, "origin listening");
+    let metrics_listener = TcpListener::bind(metrics_bind).await?;
+    tracing::info!(addr = %listener.local_addr()?, metrics = %metrics_listener.local_addr()?, "origin listening");
+    let metrics_routes = ops.metrics_routes();
+    let metrics_server = tokio::spawn(async move { axum::serve(metrics_listener, metrics_routes).await });
     axum::serve(listener, router)
         .with_graceful_shutdown(async move {
             kit::shutdown::signal().await;
             ops.start_draining();
         })
         .await?;
+    metrics_server.abort();
     tracing::info!("in-flight requests finished; origin stopped");
     Ok(())
 }

@@ -1,5 +1,6 @@
-//! Operational endpoints for the load balancer and the scraper: `/healthz` (the process answers), `/readyz`
-//! (DynamoDB answers and the process is not draining) and `/metrics` (Prometheus text).
+//! Operational endpoints: for the load balancer, `/healthz` (the process answers) and `/readyz` (DynamoDB answers
+//! and the process is not draining) beside the API; for a scraper, `/metrics` (Prometheus text) on its own
+//! listener, which neither the load balancer nor the edge can reach.
 
 use std::{
     sync::{
@@ -39,12 +40,14 @@ impl Ops {
         self.draining.store(true, Ordering::SeqCst);
     }
 
-    pub fn routes(&self) -> Router {
-        Router::new()
-            .route("/healthz", get(|| async { "ok" }))
-            .route("/readyz", get(readyz))
-            .route("/metrics", get(metrics))
-            .with_state(self.clone())
+    /// Served beside the API.
+    pub fn health_routes(&self) -> Router {
+        Router::new().route("/healthz", get(|| async { "ok" })).route("/readyz", get(readyz)).with_state(self.clone())
+    }
+
+    /// Served on the metrics listener only.
+    pub fn metrics_routes(&self) -> Router {
+        Router::new().route("/metrics", get(metrics)).with_state(self.clone())
     }
 }
 

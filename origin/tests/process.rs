@@ -12,23 +12,36 @@ use serde_json::{Value, json};
 struct Origin {
     child: Child,
     base: String,
+    metrics_base: String,
 }
 
-/// The origin binary on a free port with the emulator's environment plus `extra` variables.
-fn origin_command(extra: &[(&str, &str)]) -> (Command, u16) {
-    let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// The origin binary on free ports (API, metrics) with the emulator's environment plus `extra` variables.
+fn origin_command(extra: &[(&str, &str)]) -> (Command, u16, u16) {
+    let (port, metrics_port) = (free_port(), free_port());
     let mut command = Command::new(env!("CARGO_BIN_EXE_origin"));
-    command.env("BIND_ADDR", format!("127.0.0.1:{port}")).env("LOG_FORMAT", "json").stdout(Stdio::null());
+    command
+        .env("BIND_ADDR", format!("127.0.0.1:{port}"))
+        .env("METRICS_ADDR", format!("127.0.0.1:{metrics_port}"))
+        .env("LOG_FORMAT", "json")
+        .stdout(Stdio::null());
     for (name, value) in extra {
         command.env(name, value);
     }
-    (command, port)
+    (command, port, metrics_port)
 }
 
 impl Origin {
     fn start(extra: &[(&str, &str)]) -> Self {
-        let (mut command, port) = origin_command(extra);
-        Self { child: command.spawn().expect("the origin binary starts"), base: format!("http://127.0.0.1:{port}") }
+        let (mut command, port, metrics_port) = origin_command(extra);
+        Self {
+            child: command.spawn().expect("the origin binary starts"),
+            base: format!("http://127.0.0.1:{port}"),
+            metrics_base: format!("http://127.0.0.1:{metrics_port}"),
+        }
     }
 
     async fn wait_until_listening(&mut self) {
@@ -96,7 +109,8 @@ async fn serves_the_api_health_and_metrics_then_stops_gracefully() {
     assert_eq!(malformed.status(), 400);
     assert_eq!(malformed.headers()["content-type"], "application/problem+json");
 
-    let metrics = http.get(origin.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    assert_eq!(http.get(origin.url("/metrics")).send().await.unwrap().status(), 404, "metrics stay off the API port");
+    let metrics = http.get(format!("{}/metrics", origin.metrics_base)).send().await.unwrap().text().await.unwrap();
     assert!(
         metrics.contains(r#"http_request_duration_seconds_bucket{method="POST",route="/v1/users",status="201""#),
         "{metrics}"

@@ -50,6 +50,7 @@ async fn through_the_edge_to_the_origin_then_to_lambda_when_the_origin_stops() {
     let mut origin = spawn(
         Command::new(workspace().join("target/debug/origin"))
             .env("BIND_ADDR", format!("127.0.0.1:{origin_port}"))
+            .env("METRICS_ADDR", "127.0.0.1:0")
             .env("EDGE_SECRET", EDGE_SECRET),
     );
     let lambda_port = free_port();
