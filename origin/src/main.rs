@@ -1,6 +1,5 @@
 //! origin: Stampede's router as a long-running HTTP server, the steady baseline behind the edge (ECS Fargate).
-//! Owns the process concerns: binding, graceful shutdown on SIGTERM/SIGINT, /healthz, /readyz, and /metrics on
-//! a listener of its own.
+//! Owns the process concerns: binding, graceful shutdown on SIGTERM/SIGINT, /healthz, /readyz, /metrics apart.
 //! Must not hold request logic: every API route lives in `app`, identical to the Lambda function.
 
 mod ops;
