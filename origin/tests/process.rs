@@ -2,21 +2,17 @@
 //! graceful shutdown on SIGTERM.
 
 use std::{
-    net::TcpListener,
     process::{Child, Command, Stdio},
     time::{Duration, Instant},
 };
 
 use serde_json::{Value, json};
+use stampede_tests::edge::free_port;
 
 struct Origin {
     child: Child,
     base: String,
     metrics_base: String,
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
 /// The origin binary on free ports (API, metrics) with the emulator's environment plus `extra` variables.
