@@ -7,7 +7,7 @@ use std::{
 };
 
 use serde_json::{Value, json};
-use stampede_tests::edge::free_port;
+use stampede_tests::free_port;
 
 struct Origin {
     child: Child,

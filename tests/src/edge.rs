@@ -4,7 +4,6 @@
 
 use std::{
     collections::HashMap,
-    net::TcpListener,
     os::unix::process::CommandExt,
     path::PathBuf,
     process::{Child, Command, Stdio},
@@ -20,9 +19,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
-}
+use crate::free_port;
 
 /// What a test upstream answers and what it has seen.
 #[derive(Debug, Clone)]

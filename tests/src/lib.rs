@@ -102,6 +102,11 @@ pub async fn queue_depth(sqs: &aws_sdk_sqs::Client, queue: &str) -> usize {
     attributes.values().map(|v| v.parse::<usize>().unwrap()).sum()
 }
 
+/// A TCP port on 127.0.0.1 that was free a moment ago, for a process a test starts.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
 /// A handle no other test (or run) uses: `{prefix}_{random}`, at most 30 characters.
 pub fn unique_handle(prefix: &str) -> String {
     let random = ulid::Ulid::generate().to_string().to_lowercase();

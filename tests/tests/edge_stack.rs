@@ -10,7 +10,10 @@ use std::{
 
 use axum::http::StatusCode;
 use serde_json::{Value, json};
-use stampede_tests::edge::{Edge, free_port, header_map, stop_group};
+use stampede_tests::{
+    edge::{Edge, header_map, stop_group},
+    free_port,
+};
 
 fn workspace() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_owned()
