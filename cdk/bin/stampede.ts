@@ -28,6 +28,8 @@ const core = new CoreStack(app, `Stampede-${stage.name}-Core`, {
 new OriginStack(app, `Stampede-${stage.name}-Origin`, {
   tags,
   stage,
-  core,
+  app: core.app,
+  alarmTopic: core.alarms.topic,
+  monitored: core.monitored(),
   certificateArn: context('certificateArn'),
 });

@@ -5,8 +5,11 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { CoreAlarms } from './core-alarms';
+import { Monitored } from './dashboard';
 import { Data } from './data';
+import { ServingResources } from './app-config';
 import { Functions } from './functions';
+import { Identity } from './identity';
 import { Queues } from './queues';
 import { Stage } from './stage';
 
@@ -25,6 +28,9 @@ export class CoreStack extends Stack {
   readonly alarms: CoreAlarms;
   readonly cursorSecret: secretsmanager.Secret;
   readonly edgeSecret: secretsmanager.Secret;
+  readonly identity: Identity;
+  /** What the hosts serving the API (the api function here, the origin in its own stack) are given. */
+  readonly app: ServingResources;
 
   constructor(scope: Construct, id: string, props: CoreStackProps) {
     super(scope, id, props);
@@ -38,17 +44,26 @@ export class CoreStack extends Stack {
       removalPolicy: stage.removalPolicy,
     });
     // Regenerated if the stack is replaced: `scripts/edge-deploy` then hands the new value to the edge again.
+    // Rotating it needs no downtime: the hosts accept its current and previous versions (docs/edge.md).
     this.edgeSecret = new secretsmanager.Secret(this, 'EdgeSecret', {
       description: 'Proves a request came through the edge (EDGE_SECRET): the origin and the api function refuse others',
       generateSecretString: { passwordLength: 64, excludePunctuation: true },
       removalPolicy: RemovalPolicy.DESTROY,
     });
+    this.identity = new Identity(this, 'Identity', stage);
+    this.app = {
+      table: this.data.table,
+      jobsQueue: this.queues.jobs.queue,
+      mediaBucket: this.data.mediaBucket,
+      cursorSecret: this.cursorSecret,
+      edgeSecret: this.edgeSecret,
+      identity: this.identity,
+    };
     this.functions = new Functions(this, 'Functions', {
       stage,
       data: this.data,
       queues: this.queues,
-      cursorSecret: this.cursorSecret,
-      edgeSecret: this.edgeSecret,
+      app: this.app,
       architecture: props.architecture,
       codeDir: props.lambdaCodeDir,
     });
@@ -75,5 +90,16 @@ export class CoreStack extends Stack {
     for (const [name, value] of Object.entries(outputs)) {
       new CfnOutput(this, name, { value });
     }
+  }
+
+  /** What the environment's dashboard (in the Origin stack) shows of this stack. */
+  monitored(): Monitored {
+    return {
+      api: this.functions.api,
+      jobs: this.functions.jobs,
+      table: this.data.table,
+      queues: this.queues.all().map((q) => ({ name: q.node.id, queue: q.queue, deadLetters: q.deadLetters })),
+      alarms: this.alarms.alarms,
+    };
   }
 }

@@ -1,24 +1,35 @@
 // One CloudWatch dashboard per environment: latency, errors, throttles, queues and the origin.
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as ecsPatterns from 'aws-cdk-lib/aws-ecs-patterns';
 import * as elb from 'aws-cdk-lib/aws-elasticloadbalancingv2';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { CoreStack } from './core-stack';
 import { Stage } from './stage';
+
+/** The serverless core as the dashboard shows it (from the Core stack's `monitored()`). */
+export interface Monitored {
+  readonly api: lambda.IFunction;
+  readonly jobs: lambda.IFunction;
+  readonly table: dynamodb.ITable;
+  readonly queues: { readonly name: string; readonly queue: sqs.IQueue; readonly deadLetters: sqs.IQueue }[];
+  readonly alarms: cloudwatch.IAlarm[];
+}
 
 export interface DashboardProps {
   readonly stage: Stage;
-  readonly core: CoreStack;
+  readonly monitored: Monitored;
   readonly origin: ecsPatterns.ApplicationLoadBalancedFargateService;
 }
 
 export class Dashboard extends Construct {
   constructor(scope: Construct, id: string, props: DashboardProps) {
     super(scope, id);
-    const { core, origin } = props;
+    const { monitored: core, origin } = props;
     const period = Duration.minutes(1);
-    const api = core.functions.api;
+    const api = core.api;
     const alb = origin.loadBalancer.metrics;
     const sum = { period, statistic: 'Sum' };
     const graph = (title: string, left: cloudwatch.IMetric[]) =>
@@ -43,31 +54,31 @@ export class Dashboard extends Construct {
         api.metricErrors({ ...sum, label: 'api invocation errors' }),
         alb.httpCodeTarget(elb.HttpCodeTarget.TARGET_5XX_COUNT, { ...sum, label: 'origin 5xx' }),
         alb.httpCodeElb(elb.HttpCodeElb.ELB_5XX_COUNT, { ...sum, label: 'ALB 5xx' }),
-        core.functions.jobs.metricErrors({ ...sum, label: 'jobs errors' }),
+        core.jobs.metricErrors({ ...sum, label: 'jobs errors' }),
       ]),
       graph('Throttles', [
         api.metricThrottles({ ...sum, label: 'api Lambda' }),
-        core.functions.jobs.metricThrottles({ ...sum, label: 'jobs Lambda' }),
-        core.data.table.metric('ReadThrottleEvents', { ...sum, label: 'DynamoDB reads' }),
-        core.data.table.metric('WriteThrottleEvents', { ...sum, label: 'DynamoDB writes' }),
+        core.jobs.metricThrottles({ ...sum, label: 'jobs Lambda' }),
+        core.table.metric('ReadThrottleEvents', { ...sum, label: 'DynamoDB reads' }),
+        core.table.metric('WriteThrottleEvents', { ...sum, label: 'DynamoDB writes' }),
       ]),
     );
-    const queues = core.queues.all();
+    const queues = core.queues;
     dashboard.addWidgets(
       graph(
         'Dead-letter queue depth',
-        queues.map((q) => q.deadLetters.metricApproximateNumberOfMessagesVisible({ period, statistic: 'Maximum', label: q.node.id })),
+        queues.map((q) => q.deadLetters.metricApproximateNumberOfMessagesVisible({ period, statistic: 'Maximum', label: q.name })),
       ),
       graph(
         'Age of oldest message (s)',
-        queues.map((q) => q.queue.metricApproximateAgeOfOldestMessage({ period, statistic: 'Maximum', label: q.node.id })),
+        queues.map((q) => q.queue.metricApproximateAgeOfOldestMessage({ period, statistic: 'Maximum', label: q.name })),
       ),
     );
     dashboard.addWidgets(
       graph('Origin tasks CPU %', [origin.service.metricCpuUtilization({ period, label: 'CPU' })]),
       new cloudwatch.AlarmStatusWidget({
         title: 'Alarms',
-        alarms: core.alarms.alarms,
+        alarms: core.alarms,
         width: 12,
         height: 6,
       }),

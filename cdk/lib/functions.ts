@@ -1,13 +1,12 @@
 // The Lambda functions: `api` (the HTTP API behind a Function URL, the edge's second upstream, answering only
-// requests carrying the edge secret) and `jobs` (SQS consumers with partial batch failures). Least privilege:
-// each gets exactly the grants it uses.
+// requests carrying the edge secret, trusting the stage's user pool) and `jobs` (SQS consumers with partial batch
+// failures). Least privilege: each gets exactly the grants it uses; secrets reach them by ARN, never by value.
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as logs from 'aws-cdk-lib/aws-logs';
-import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { AppResources, appEnvironment, grantRequestPath } from './app-config';
+import { ServingResources, appEnvironment, grantRequestPath, servingEnvironment } from './app-config';
 import { Data } from './data';
 import { Queues } from './queues';
 import { rustLambda } from './rust-lambda';
@@ -17,9 +16,8 @@ export interface FunctionsProps {
   readonly stage: Stage;
   readonly data: Data;
   readonly queues: Queues;
-  readonly cursorSecret: secretsmanager.ISecret;
-  /** Sent by the edge on every request; the api refuses requests without it. */
-  readonly edgeSecret: secretsmanager.ISecret;
+  /** Everything the api needs to serve requests (the jobs function uses the part every host uses). */
+  readonly app: ServingResources;
   readonly architecture: lambda.Architecture;
   /** Prebuilt bootstrap binaries instead of a cargo-lambda build (see rust-lambda.ts). */
   readonly codeDir?: string;
@@ -32,19 +30,12 @@ export class Functions extends Construct {
 
   constructor(scope: Construct, id: string, props: FunctionsProps) {
     super(scope, id);
-    const { stage, data, queues } = props;
-    const resources: AppResources = { table: data.table, jobsQueue: queues.jobs.queue, mediaBucket: data.mediaBucket };
-    const environment = {
-      ...appEnvironment(resources),
-      // Resolved by CloudFormation at deploy time; the value never appears in the template.
-      CURSOR_SECRET: props.cursorSecret.secretValue.unsafeUnwrap(),
-    };
+    const { stage, data, queues, app } = props;
     const logGroup = (name: string) =>
       new logs.LogGroup(this, `${name}Logs`, { retention: stage.logRetention, removalPolicy: RemovalPolicy.DESTROY });
     const shared = {
       architecture: props.architecture,
       codeDir: props.codeDir,
-      environment,
       loggingFormat: lambda.LoggingFormat.JSON,
       tracing: lambda.Tracing.ACTIVE,
     };
@@ -53,9 +44,8 @@ export class Functions extends Construct {
       ...shared,
       // The app answers 504 (problem+json) a second before Lambda would cut the invocation off.
       environment: {
-        ...environment,
+        ...servingEnvironment(app),
         REQUEST_TIMEOUT_MS: String(common.apiTimeout.toMilliseconds() - 1000),
-        EDGE_SECRET: props.edgeSecret.secretValue.unsafeUnwrap(),
       },
       binary: 'api',
       description: 'Stampede HTTP API (app::router through lambda_http)',
@@ -66,10 +56,11 @@ export class Functions extends Construct {
     });
     // No IAM auth (the edge cannot sign SigV4 cheaply); the app itself refuses requests without EDGE_SECRET.
     this.apiUrl = this.api.addFunctionUrl({ authType: lambda.FunctionUrlAuthType.NONE });
-    grantRequestPath(resources, this.api);
+    grantRequestPath(app, this.api);
 
     this.jobs = rustLambda(this, 'Jobs', {
       ...shared,
+      environment: appEnvironment(app),
       binary: 'jobs',
       description: 'Stampede SQS jobs (like rollups, media thumbnails)',
       memorySize: 1024,
@@ -77,6 +68,7 @@ export class Functions extends Construct {
       logGroup: logGroup('Jobs'),
     });
     data.table.grantReadWriteData(this.jobs);
+    app.cursorSecret.grantRead(this.jobs);
     data.mediaBucket.grantRead(this.jobs, 'originals/*');
     data.mediaBucket.grantPut(this.jobs, 'thumbnails/*');
     for (const workQueue of queues.all()) {

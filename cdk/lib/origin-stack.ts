@@ -1,5 +1,7 @@
 // The container origin: the same router as the api function, on ECS Fargate behind an ALB, for the steady
 // baseline load (the edge prefers it and fails over to the api function). Plus the environment's dashboard.
+// It takes what it uses from the Core stack (the app's resources, the alarm topic, what the dashboard shows),
+// not the stack itself.
 import { CfnOutput, Duration, Stack, StackProps } from 'aws-cdk-lib';
 import * as certificates from 'aws-cdk-lib/aws-certificatemanager';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -9,16 +11,18 @@ import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as ecsPatterns from 'aws-cdk-lib/aws-ecs-patterns';
 import * as elb from 'aws-cdk-lib/aws-elasticloadbalancingv2';
 import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
+import * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
-import { AppResources, appEnvironment, grantRequestPath } from './app-config';
-import { CoreStack } from './core-stack';
-import { Dashboard } from './dashboard';
+import { ServingResources, grantRequestPath, servingEnvironment } from './app-config';
+import { Dashboard, Monitored } from './dashboard';
 import { REPO_ROOT } from './rust-lambda';
 import { Stage } from './stage';
 
 export interface OriginStackProps extends StackProps {
   readonly stage: Stage;
-  readonly core: CoreStack;
+  readonly app: ServingResources;
+  readonly alarmTopic: sns.ITopic;
+  readonly monitored: Monitored;
   /** An ACM certificate for the ALB (HTTPS, HTTP redirected); without it the ALB listens on plain HTTP. */
   readonly certificateArn?: string;
 }
@@ -28,18 +32,13 @@ export class OriginStack extends Stack {
 
   constructor(scope: Construct, id: string, props: OriginStackProps) {
     super(scope, id, props);
-    const { stage, core } = props;
+    const { stage, app } = props;
 
     const vpc = new ec2.Vpc(this, 'Vpc', { maxAzs: 2, natGateways: stage.natGateways });
     // DynamoDB traffic stays on the AWS network and off the NAT gateways' per-GB bill.
     vpc.addGatewayEndpoint('DynamoDb', { service: ec2.GatewayVpcEndpointAwsService.DYNAMODB });
     const cluster = new ecs.Cluster(this, 'Cluster', { vpc, containerInsightsV2: ecs.ContainerInsights.ENABLED });
 
-    const resources: AppResources = {
-      table: core.data.table,
-      jobsQueue: core.queues.jobs.queue,
-      mediaBucket: core.data.mediaBucket,
-    };
     const https = props.certificateArn !== undefined;
     this.service = new ecsPatterns.ApplicationLoadBalancedFargateService(this, 'Origin', {
       cluster,
@@ -56,11 +55,8 @@ export class OriginStack extends Stack {
       taskImageOptions: {
         image: ecs.ContainerImage.fromAsset(REPO_ROOT, { file: 'origin/Dockerfile', platform: Platform.LINUX_AMD64 }),
         containerPort: 8080,
-        environment: { ...appEnvironment(resources), BIND_ADDR: '0.0.0.0:8080' },
-        secrets: {
-          CURSOR_SECRET: ecs.Secret.fromSecretsManager(core.cursorSecret),
-          EDGE_SECRET: ecs.Secret.fromSecretsManager(core.edgeSecret),
-        },
+        // Secrets by ARN, read by the task's own role at start (and re-read when the edge secret rotates).
+        environment: { ...servingEnvironment(app), BIND_ADDR: '0.0.0.0:8080' },
       },
     });
     this.service.targetGroup.configureHealthCheck({
@@ -72,7 +68,7 @@ export class OriginStack extends Stack {
     });
     // ECS deregisters a task from the ALB before SIGTERM; 30 s lets in-flight requests finish.
     this.service.targetGroup.setAttribute('deregistration_delay.timeout_seconds', '30');
-    grantRequestPath(resources, this.service.taskDefinition.taskRole);
+    grantRequestPath(app, this.service.taskDefinition.taskRole);
 
     const scaling = this.service.service.autoScaleTaskCount({
       minCapacity: stage.originMinTasks,
@@ -102,10 +98,10 @@ export class OriginStack extends Stack {
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
     if (stage.alarmActions) {
-      alb5xx.addAlarmAction(new SnsAction(core.alarms.topic));
+      alb5xx.addAlarmAction(new SnsAction(props.alarmTopic));
     }
 
-    new Dashboard(this, 'Dashboard', { stage, core, origin: this.service });
+    new Dashboard(this, 'Dashboard', { stage, monitored: props.monitored, origin: this.service });
     new CfnOutput(this, 'AlbUrl', {
       value: `${https ? 'https' : 'http'}://${this.service.loadBalancer.loadBalancerDnsName}`,
     });

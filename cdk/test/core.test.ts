@@ -104,11 +104,11 @@ describe('functions', () => {
         TracingConfig: { Mode: 'Active' },
         LoggingConfig: expect.objectContaining({ LogFormat: 'JSON' }),
       });
-      const apiOnly = ['REQUEST_TIMEOUT_MS', 'EDGE_SECRET'];
+      const apiOnly = ['REQUEST_TIMEOUT_MS', 'EDGE_SECRET_ARN', 'AUTH_ISSUER', 'AUTH_AUDIENCE'];
       const variables = Object.keys(fn.Properties.Environment.Variables).filter((v) => !apiOnly.includes(v));
       expect(variables.sort()).toEqual(
         [
-          'CURSOR_SECRET',
+          'CURSOR_SECRET_ARN',
           'JOBS_QUEUE_URL',
           'LATEST_SHARDS',
           'LIKE_SHARDS',
@@ -165,17 +165,63 @@ describe('functions', () => {
     expect(allActions).not.toContain('*');
   });
 
-  test('the cursor and edge secrets are generated and reach the functions as dynamic references', () => {
+  test('no function environment holds a secret value: secrets are passed by ARN and read with the role', () => {
     expect(Object.keys(template.findResources('AWS::SecretsManager::Secret'))).toHaveLength(2);
     const resources = template.toJSON().Resources;
     const variables = (fn: any) => resources[core.getLogicalId(fn.node.defaultChild as any)].Properties.Environment.Variables;
-    const api = variables(core.functions.api);
-    for (const name of ['CURSOR_SECRET', 'EDGE_SECRET']) {
-      expect(JSON.stringify(api[name])).toContain('{{resolve:secretsmanager:');
+    for (const fn of Object.values(template.findResources('AWS::Lambda::Function')) as any[]) {
+      const environment = fn.Properties.Environment.Variables;
+      expect(JSON.stringify(environment)).not.toContain('{{resolve:');
+      expect(Object.keys(environment).filter((name) => /SECRET/.test(name) && !name.endsWith('_ARN'))).toEqual([]);
     }
-    expect(JSON.stringify(api.EDGE_SECRET)).toContain(core.resolve(core.edgeSecret.secretArn)['Ref']);
-    expect(variables(core.functions.jobs).EDGE_SECRET).toBeUndefined();
+    const api = variables(core.functions.api);
+    expect(api.CURSOR_SECRET_ARN).toEqual(core.resolve(core.cursorSecret.secretArn));
+    expect(api.EDGE_SECRET_ARN).toEqual(core.resolve(core.edgeSecret.secretArn));
+    expect(variables(core.functions.jobs).CURSOR_SECRET_ARN).toEqual(core.resolve(core.cursorSecret.secretArn));
+    expect(variables(core.functions.jobs).EDGE_SECRET_ARN).toBeUndefined();
+
+    const reads = (role: string) =>
+      (Object.values(template.findResources('AWS::IAM::Policy')) as any[])
+        .filter((p) => JSON.stringify(p.Properties.Roles).includes(role))
+        .flatMap((p) => p.Properties.PolicyDocument.Statement)
+        .filter((s: any) => [s.Action].flat().includes('secretsmanager:GetSecretValue'))
+        .map((s: any) => JSON.stringify(s.Resource));
+    const role = (fn: any) => core.getLogicalId(fn.role.node.defaultChild);
+    expect(reads(role(core.functions.api)).sort()).toEqual(
+      [core.cursorSecret, core.edgeSecret].map((secret) => JSON.stringify(core.resolve(secret.secretArn))).sort(),
+    );
+    expect(reads(role(core.functions.jobs))).toEqual([JSON.stringify(core.resolve(core.cursorSecret.secretArn))]);
     template.hasOutput('EdgeSecretArn', {});
+  });
+});
+
+describe('identity', () => {
+  test('a user pool with a public app client per stage', () => {
+    for (const stage of ['dev', 'prod']) {
+      const { coreTemplate } = stage === 'dev' ? { coreTemplate: template } : synth(stage);
+      coreTemplate.hasResourceProperties('AWS::Cognito::UserPool', {
+        UserPoolName: `stampede-${stage}`,
+        UsernameAttributes: ['email'],
+      });
+      const { resource: client } = only(coreTemplate, 'AWS::Cognito::UserPoolClient');
+      expect(client.Properties.GenerateSecret).toBe(false);
+      expect(client.Properties.ExplicitAuthFlows).toEqual(
+        expect.arrayContaining(['ALLOW_USER_SRP_AUTH', 'ALLOW_USER_PASSWORD_AUTH', 'ALLOW_REFRESH_TOKEN_AUTH']),
+      );
+    }
+  });
+
+  test("the api trusts the pool: its issuer and the client id reach the function", () => {
+    const api = template.toJSON().Resources[core.getLogicalId(core.functions.api.node.defaultChild as any)];
+    const env = api.Properties.Environment.Variables;
+    const poolRef = core.resolve(core.identity.userPool.userPoolId);
+    expect(env.AUTH_ISSUER).toEqual({
+      'Fn::Join': ['', ['https://cognito-idp.', { Ref: 'AWS::Region' }, '.amazonaws.com/', poolRef]],
+    });
+    expect(env.AUTH_AUDIENCE).toEqual(core.resolve(core.identity.client.userPoolClientId));
+    for (const output of ['UserPoolId', 'UserPoolClientId', 'AuthIssuer']) {
+      template.hasOutput(output, {});
+    }
   });
 });
 

@@ -32,7 +32,13 @@ export function synth(stageName: string, context: SynthContext = {}): Synthesize
     alarmEmail: context.alarmEmail,
     maxReceiveCount: context.maxReceiveCount,
   });
-  const origin = new OriginStack(app, `Stampede-${stage.name}-Origin`, { stage, core, certificateArn: context.certificateArn });
+  const origin = new OriginStack(app, `Stampede-${stage.name}-Origin`, {
+    stage,
+    app: core.app,
+    alarmTopic: core.alarms.topic,
+    monitored: core.monitored(),
+    certificateArn: context.certificateArn,
+  });
   return { core, origin, coreTemplate: Template.fromStack(core), originTemplate: Template.fromStack(origin) };
 }
 

@@ -34,20 +34,34 @@ test('autoscaling on CPU and on requests per target, from 2 tasks', () => {
   expect(metrics.sort()).toEqual(['ALBRequestCountPerTarget', 'ECSServiceAverageCPUUtilization']);
 });
 
-test('the container gets the app configuration, the cursor and edge secrets from Secrets Manager, and table access', () => {
+test('the container gets the app configuration, its secrets by ARN (read by the task role), the issuer, table access', () => {
   const { resource: task } = only(template, 'AWS::ECS::TaskDefinition');
   const container = task.Properties.ContainerDefinitions[0];
   const env = Object.fromEntries(container.Environment.map((e: any) => [e.Name, e.Value]));
   expect(env.BIND_ADDR).toBe('0.0.0.0:8080');
   expect(Object.keys(env)).toEqual(
-    expect.arrayContaining(['TABLE_NAME', 'JOBS_QUEUE_URL', 'MEDIA_BUCKET', 'LIKE_SHARDS', 'LATEST_SHARDS']),
+    expect.arrayContaining([
+      'TABLE_NAME',
+      'JOBS_QUEUE_URL',
+      'MEDIA_BUCKET',
+      'LIKE_SHARDS',
+      'LATEST_SHARDS',
+      'CURSOR_SECRET_ARN',
+      'EDGE_SECRET_ARN',
+      'AUTH_ISSUER',
+      'AUTH_AUDIENCE',
+    ]),
   );
-  expect(container.Secrets.map((s: any) => s.Name)).toEqual(['CURSOR_SECRET', 'EDGE_SECRET']);
+  expect(container.Secrets).toBeUndefined();
+  expect(JSON.stringify(env)).not.toContain('{{resolve:');
   expect(container.PortMappings[0].ContainerPort).toBe(8080);
-  const statements = (Object.values(template.findResources('AWS::IAM::Policy')) as any[]).flatMap(
-    (p) => p.Properties.PolicyDocument.Statement,
-  );
+  const taskRole = task.Properties.TaskRoleArn['Fn::GetAtt'][0];
+  const statements = (Object.values(template.findResources('AWS::IAM::Policy')) as any[])
+    .filter((p) => JSON.stringify(p.Properties.Roles).includes(taskRole))
+    .flatMap((p) => p.Properties.PolicyDocument.Statement);
   expect(statements.some((s: any) => [s.Action].flat().includes('dynamodb:PutItem'))).toBe(true);
+  const secretReads = statements.filter((s: any) => [s.Action].flat().includes('secretsmanager:GetSecretValue'));
+  expect(secretReads).toHaveLength(2);
 });
 
 test('a DynamoDB gateway endpoint keeps table traffic off the NAT gateways', () => {

@@ -5,7 +5,9 @@ import { synth } from './helpers';
 const DOCUMENTED: Record<string, RegExp> = {
   'table point-in-time recovery': /^Core\.Resources\.DataTable\w+\.Properties\.PointInTimeRecoverySpecification\./,
   'table deletion protection': /^Core\.Resources\.DataTable\w+\.Properties\.DeletionProtectionEnabled$/,
-  'retain data on delete': /^Core\.Resources\.(DataTable|DataMedia|CursorSecret)\w+\.(DeletionPolicy|UpdateReplacePolicy)$/,
+  'retain data on delete':
+    /^Core\.Resources\.(DataTable|DataMedia|CursorSecret|IdentityUsers)\w+\.(DeletionPolicy|UpdateReplacePolicy)$/,
+  'user pool deletion protection': /^Core\.Resources\.IdentityUsers\w+\.Properties\.DeletionProtection$/,
   'api reserved concurrency': /^Core\.Resources\.FunctionsApi\w+\.Properties\.ReservedConcurrentExecutions$/,
   'jobs maximum concurrency': /^Core\.Resources\.FunctionsJobsSqsEventSource\w+\.Properties\.ScalingConfig\.MaximumConcurrency$/,
   // Including the alarm topic's export, which exists only where the origin's alarm notifies it.

@@ -1,5 +1,7 @@
-//! Who a request is from, for rate limits: the client IP (as Cloudflare reports it) for everything, and for
-//! writes also the acting user.
+//! Who a request is from, for rate limits: the client address (as Cloudflare reports it) for everything, and
+//! for writes also the verified subject of its bearer token (`token`).
+
+use std::net::IpAddr;
 
 /// The client IP: `CF-Connecting-IP` (set by Cloudflare for every request; a client cannot forge it there).
 pub fn ip(cf_connecting_ip: Option<&str>) -> String {
@@ -11,17 +13,25 @@ pub fn is_write(method: &str) -> bool {
     !matches!(method, "GET" | "HEAD" | "OPTIONS")
 }
 
-/// The acting user of a write (the `X-User-Id` header until JWT auth lands), if it names one.
-pub fn user(x_user_id: Option<&str>) -> Option<String> {
-    x_user_id.map(str::trim).filter(|id| !id.is_empty() && id.len() <= 64).map(str::to_owned)
-}
-
+/// The rate-limit key of a client address: an IPv4 address as it is; an IPv6 address by its /64, the block one
+/// subscriber is given and can rotate through at will.
 pub fn ip_key(ip: &str) -> String {
-    format!("ip:{ip}")
+    match ip.parse::<IpAddr>() {
+        Ok(IpAddr::V6(v6)) => match v6.to_ipv4_mapped() {
+            Some(v4) => format!("ip:{v4}"),
+            None => {
+                let s = v6.segments();
+                format!("ip6:{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+            }
+        },
+        Ok(IpAddr::V4(v4)) => format!("ip:{v4}"),
+        Err(_) => format!("ip:{ip}"),
+    }
 }
 
-pub fn user_key(user: &str) -> String {
-    format!("user:{user}")
+/// The rate-limit key of a verified subject.
+pub fn user_key(subject: &str) -> String {
+    format!("user:{subject}")
 }
 
 #[cfg(test)]
@@ -35,9 +45,17 @@ mod tests {
         assert_eq!(ip(Some("")), "unknown");
         assert!(is_write("POST") && is_write("PUT") && is_write("DELETE") && is_write("PATCH"));
         assert!(!is_write("GET") && !is_write("HEAD") && !is_write("OPTIONS"));
-        assert_eq!(user(Some("01ABC")), Some("01ABC".into()));
-        assert_eq!(user(Some(&"x".repeat(65))), None);
         assert_eq!(ip_key("1.2.3.4"), "ip:1.2.3.4");
         assert_eq!(user_key("u"), "user:u");
+    }
+
+    #[test]
+    fn an_ipv6_client_is_counted_by_its_64() {
+        let key = ip_key("2001:db8:1:2:aaaa::1");
+        assert_eq!(key, "ip6:2001:db8:1:2::/64");
+        assert_eq!(ip_key("2001:0db8:0001:0002:ffff:ffff:ffff:ffff"), key);
+        assert_ne!(ip_key("2001:db8:1:3::1"), key);
+        assert_eq!(ip_key("::ffff:198.51.100.4"), "ip:198.51.100.4", "IPv4-mapped is IPv4");
+        assert_eq!(ip_key("unknown"), "ip:unknown");
     }
 }

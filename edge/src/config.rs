@@ -39,6 +39,24 @@ pub struct Config {
     /// `EDGE_SECRET` (a Worker secret; unset locally): sent upstream in `x-edge-secret`, the same value as the
     /// upstreams' `EDGE_SECRET`, so they answer only the edge.
     pub upstream_secret: Option<UpstreamSecret>,
+    /// Who issues the bearer tokens of writes, verified here to key the per-user write limit.
+    pub auth: AuthConfig,
+}
+
+/// `AUTH_ISSUER`, `AUTH_AUDIENCE`, `AUTH_JWKS_URL`, `AUTH_LEEWAY_S`: the API's own settings of the same names.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuthConfig {
+    pub issuer: String,
+    pub audience: String,
+    /// Default `{AUTH_ISSUER}/.well-known/jwks.json`.
+    pub jwks_url: Url,
+    pub leeway_s: u64,
+}
+
+impl AuthConfig {
+    pub fn expected(&self) -> stampede_contract::token::Expected<'_> {
+        stampede_contract::token::Expected { issuer: &self.issuer, audience: &self.audience, leeway_s: self.leeway_s }
+    }
 }
 
 fn parse<T: std::str::FromStr>(name: &str, value: Option<String>, default: T) -> Result<T, String> {
@@ -58,10 +76,27 @@ fn url(name: &str, value: Option<String>) -> Result<Url, String> {
 }
 
 fn secret(name: &str, value: Option<String>) -> Result<Option<UpstreamSecret>, String> {
-    match value {
-        Some(raw) if raw.len() < 32 => Err(format!("{name} must be at least 32 characters")),
-        other => Ok(other.map(UpstreamSecret)),
-    }
+    value
+        .map(|raw| {
+            stampede_contract::secret::check(&raw).map(|()| UpstreamSecret(raw)).map_err(|e| format!("{name} {e}"))
+        })
+        .transpose()
+}
+
+fn required(name: &str, value: Option<String>) -> Result<String, String> {
+    value.filter(|v| !v.trim().is_empty()).ok_or_else(|| format!("{name} is not set"))
+}
+
+fn auth(var: &impl Fn(&str) -> Option<String>) -> Result<AuthConfig, String> {
+    let issuer = required("AUTH_ISSUER", var("AUTH_ISSUER"))?;
+    let jwks_url =
+        var("AUTH_JWKS_URL").unwrap_or_else(|| format!("{}/.well-known/jwks.json", issuer.trim_end_matches('/')));
+    Ok(AuthConfig {
+        jwks_url: url("AUTH_JWKS_URL", Some(jwks_url))?,
+        audience: required("AUTH_AUDIENCE", var("AUTH_AUDIENCE"))?,
+        leeway_s: parse("AUTH_LEEWAY_S", var("AUTH_LEEWAY_S"), stampede_contract::token::DEFAULT_LEEWAY_S)?,
+        issuer,
+    })
 }
 
 impl Config {
@@ -77,6 +112,7 @@ impl Config {
             breaker_cooldown_ms: parse("BREAKER_COOLDOWN_MS", var("BREAKER_COOLDOWN_MS"), 10_000)?,
             rate_limit_period_s: parse("RATE_LIMIT_PERIOD_S", var("RATE_LIMIT_PERIOD_S"), 60)?,
             upstream_secret: secret("EDGE_SECRET", var("EDGE_SECRET"))?,
+            auth: auth(&var)?,
         })
     }
 }
@@ -91,32 +127,49 @@ mod tests {
         move |name| map.get(name).cloned()
     }
 
+    const BASE: [(&str, &str); 4] = [
+        ("ORIGIN_URL", "http://o"),
+        ("LAMBDA_URL", "http://l"),
+        ("AUTH_ISSUER", "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_abc/"),
+        ("AUTH_AUDIENCE", "client"),
+    ];
+
+    fn with(extra: &[(&str, &str)]) -> Result<Config, String> {
+        Config::from_vars(vars(&[&BASE[..], extra].concat()))
+    }
+
     #[test]
     fn defaults_and_errors() {
-        let config = Config::from_vars(vars(&[
-            ("ORIGIN_URL", "http://127.0.0.1:8080/"),
-            ("LAMBDA_URL", "https://x.lambda-url.on.aws"),
-        ]))
-        .unwrap();
+        let config =
+            with(&[("ORIGIN_URL", "http://127.0.0.1:8080/"), ("LAMBDA_URL", "https://x.lambda-url.on.aws")]).unwrap();
         assert_eq!(config.origin.as_str(), "http://127.0.0.1:8080/");
         assert_eq!(config.origin_timeout_ms, 3_000);
         assert_eq!(config.breaker_threshold, 5);
         assert!(Config::from_vars(vars(&[("LAMBDA_URL", "http://l")])).unwrap_err().contains("ORIGIN_URL"));
-        let bad = Config::from_vars(vars(&[("ORIGIN_URL", "ftp://o"), ("LAMBDA_URL", "http://l")]));
-        assert!(bad.unwrap_err().contains("http(s)"));
-        let bad =
-            Config::from_vars(vars(&[("ORIGIN_URL", "http://o"), ("LAMBDA_URL", "http://l"), ("MAX_BODY_BYTES", "x")]));
-        assert!(bad.unwrap_err().contains("MAX_BODY_BYTES"));
+        assert!(with(&[("ORIGIN_URL", "ftp://o")]).unwrap_err().contains("http(s)"));
+        assert!(with(&[("MAX_BODY_BYTES", "x")]).unwrap_err().contains("MAX_BODY_BYTES"));
+    }
+
+    #[test]
+    fn tokens_are_checked_against_the_apis_issuer_and_audience() {
+        let auth = with(&[]).unwrap().auth;
+        assert_eq!(
+            auth.jwks_url.as_str(),
+            "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_abc/.well-known/jwks.json"
+        );
+        assert_eq!((auth.audience.as_str(), auth.leeway_s), ("client", 30));
+        let without = Config::from_vars(vars(&BASE[..2]));
+        assert!(without.unwrap_err().contains("AUTH_ISSUER"), "the per-user limit needs verified tokens");
+        let jwks = with(&[("AUTH_JWKS_URL", "http://127.0.0.1:8788/keys")]).unwrap().auth.jwks_url;
+        assert_eq!(jwks.as_str(), "http://127.0.0.1:8788/keys");
     }
 
     #[test]
     fn the_upstream_secret_is_optional_long_and_never_printed() {
-        let base = [("ORIGIN_URL", "http://o"), ("LAMBDA_URL", "http://l")];
-        assert_eq!(Config::from_vars(vars(&base)).unwrap().upstream_secret, None);
-        let short = Config::from_vars(vars(&[base[0], base[1], ("EDGE_SECRET", "short")]));
-        assert!(short.unwrap_err().contains("EDGE_SECRET"));
+        assert_eq!(with(&[]).unwrap().upstream_secret, None);
+        assert!(with(&[("EDGE_SECRET", "short")]).unwrap_err().contains("EDGE_SECRET"));
         let secret = "0123456789abcdef0123456789abcdef";
-        let config = Config::from_vars(vars(&[base[0], base[1], ("EDGE_SECRET", secret)])).unwrap();
+        let config = with(&[("EDGE_SECRET", secret)]).unwrap();
         assert_eq!(config.upstream_secret.as_ref().map(UpstreamSecret::expose), Some(secret));
         assert!(!format!("{config:?}").contains(secret));
     }

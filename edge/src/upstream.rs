@@ -22,7 +22,7 @@ impl Upstream {
 /// The header carrying the shared secret that proves to an upstream the request came through the edge (the API's
 /// `kit::edge_auth::HEADER`). Set on every upstream request when `EDGE_SECRET` is configured; a client's own is
 /// never forwarded.
-pub const SECRET_HEADER: &str = "x-edge-secret";
+pub const SECRET_HEADER: &str = stampede_contract::headers::EDGE_SECRET;
 
 /// Statuses that mean "this upstream is unwell", not "this request is wrong".
 pub fn is_upstream_failure(status: u16) -> bool {

@@ -3,7 +3,8 @@
 moto's CloudFormation silently skips resources of unknown types and fails the whole stack when an output reads
 an attribute of one. These models create the real thing in moto's own backends, so the deployed template behaves
 as on AWS (function URL, queue policies, the generated secret, alarms):
-  AWS::Lambda::Url, AWS::SQS::QueuePolicy, AWS::SecretsManager::Secret, AWS::CloudWatch::Alarm.
+  AWS::Lambda::Url, AWS::SQS::QueuePolicy, AWS::SecretsManager::Secret, AWS::CloudWatch::Alarm,
+  AWS::Cognito::UserPool, AWS::Cognito::UserPoolClient.
 Two properties moto's own models ignore are applied too: a table's TimeToLiveSpecification and a bucket's
 NotificationConfiguration (S3 → SQS for media uploads; moto delivers those notifications).
 AWS::S3::BucketPolicy stays unmodeled on purpose: moto enforces bucket policies but cannot evaluate the
@@ -17,6 +18,7 @@ import string
 
 from moto.awslambda.models import lambda_backends
 from moto.cloudwatch.models import Dimension, Metric, MetricDataQuery, MetricStat, cloudwatch_backends
+from moto.cognitoidp.models import cognitoidp_backends
 from moto.core.common_models import CloudFormationModel
 from moto.dynamodb.models import dynamodb_backends
 from moto.dynamodb.models.table import Table
@@ -224,6 +226,73 @@ class Alarm(_Simple, CloudFormationModel):
         return self.alarm.alarm_arn
 
 
+class UserPool(_Simple, CloudFormationModel):
+    __module__ = MODULE
+    ATTRIBUTES = ("Arn", "ProviderName", "ProviderURL", "UserPoolId")
+    # Properties that are not user pool settings in the API's sense.
+    NOT_CONFIG = ("UserPoolName", "UserPoolTags", "DeletionProtection")
+
+    def __init__(self, pool):
+        self.pool = pool
+
+    @staticmethod
+    def cloudformation_name_type():
+        return "UserPoolName"
+
+    @staticmethod
+    def cloudformation_type():
+        return "AWS::Cognito::UserPool"
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        props = cloudformation_json.get("Properties", {})
+        config = {k: v for k, v in props.items() if k not in cls.NOT_CONFIG}
+        pool = cognitoidp_backends[account_id][region_name].create_user_pool(props.get("UserPoolName", resource_name), config)
+        return cls(pool)
+
+    @property
+    def physical_resource_id(self):
+        return self.pool.id
+
+    def get_cfn_attribute(self, attribute_name):
+        provider = f"cognito-idp.{self.pool.region}.amazonaws.com/{self.pool.id}"
+        return {"Arn": self.pool.arn, "ProviderName": provider, "ProviderURL": f"https://{provider}",
+                "UserPoolId": self.pool.id}[attribute_name]
+
+
+class UserPoolClient(_Simple, CloudFormationModel):
+    __module__ = MODULE
+    ATTRIBUTES = ("ClientId", "ClientSecret", "Name")
+
+    def __init__(self, client):
+        self.client = client
+
+    @staticmethod
+    def cloudformation_name_type():
+        return "ClientName"
+
+    @staticmethod
+    def cloudformation_type():
+        return "AWS::Cognito::UserPoolClient"
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        props = dict(cloudformation_json.get("Properties", {}))
+        pool_id = props.pop("UserPoolId")
+        generate_secret = str(props.pop("GenerateSecret", False)).lower() == "true"
+        props.setdefault("ClientName", resource_name)
+        client = cognitoidp_backends[account_id][region_name].create_user_pool_client(pool_id, generate_secret, props)
+        return cls(client)
+
+    @property
+    def physical_resource_id(self):
+        return self.client.id
+
+    def get_cfn_attribute(self, attribute_name):
+        return {"ClientId": self.client.id, "ClientSecret": self.client.secret,
+                "Name": self.client.extended_config.get("ClientName")}[attribute_name]
+
+
 def _also_apply(model, apply):
     """Wraps `model`'s CloudFormation constructor to call apply(resource, properties, account_id, region_name)."""
     create = model.create_from_cloudformation_json.__func__
@@ -264,6 +333,6 @@ def patch():
     _also_apply(Table, _table_ttl)
     _also_apply(FakeBucket, _bucket_notifications)
 
-    missing = [m.cloudformation_type() for m in (FunctionUrl, QueuePolicy, Secret, Alarm)
+    missing = [m.cloudformation_type() for m in (FunctionUrl, QueuePolicy, Secret, Alarm, UserPool, UserPoolClient)
                if m.cloudformation_type() not in get_model_map()]
     assert not missing, f"moto built its CloudFormation model map before these were defined: {missing}"

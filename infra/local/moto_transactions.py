@@ -6,7 +6,10 @@ and rolls back by swapping the whole table for that copy. Under a threaded serve
   * lossy: a cancelled transaction (say, a repeated like) discards writes other requests made meanwhile, and the
     copy itself can crash with "dictionary changed size during iteration".
 Here a transaction snapshots only the items it names, restores only those on cancellation, and DynamoDB writes
-are serialised by one lock, so a transaction is atomic with respect to other writes, as on AWS.
+are serialised by one lock, so a transaction is atomic with respect to other writes, as on AWS. Reads that
+iterate a table (Query, which walks every item of the table for an index, and Scan) take the same lock: moto's
+table is a plain dict, and iterating it while a write adds a partition fails with "dictionary changed size
+during iteration" (a 500 the real service never answers).
 """
 import copy
 import threading
@@ -85,6 +88,6 @@ def _transact_write_items(original):
 def patch():
     models.copy = _CopyWithoutTables()
     DynamoDBBackend.transact_write_items = _transact_write_items(DynamoDBBackend.transact_write_items)
-    for name in ("put_item", "update_item", "delete_item"):
+    for name in ("put_item", "update_item", "delete_item", "query", "scan"):
         setattr(DynamoDBBackend, name, _serialised(getattr(DynamoDBBackend, name)))
 

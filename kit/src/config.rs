@@ -104,9 +104,7 @@ impl Secret {
 impl FromStr for Secret {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        if s.len() < 32 {
-            return Err("must be at least 32 characters (e.g. `openssl rand -hex 32`)".into());
-        }
+        stampede_contract::secret::check(s)?;
         Ok(Self(s.into()))
     }
 }

@@ -21,6 +21,10 @@ const MAX_ATTEMPTS: u32 = 6;
 pub enum DynamoError {
     #[error(transparent)]
     Sdk(Box<aws_sdk_dynamodb::Error>),
+    /// No answer: a timeout, a connection that failed, or a response that could not be read. The service may
+    /// be overloaded or out of reach; whether the request took effect is unknown.
+    #[error("DynamoDB did not answer: {0}")]
+    NoAnswer(String),
     #[error("DynamoDB left {0} keys unprocessed after {MAX_ATTEMPTS} attempts (throttled)")]
     Unprocessed(usize),
     #[error("transaction still conflicting with concurrent writes after {MAX_ATTEMPTS} attempts")]
@@ -32,7 +36,7 @@ impl DynamoError {
     pub fn is_overload(&self) -> bool {
         use aws_sdk_dynamodb::Error as E;
         match self {
-            Self::Unprocessed(_) | Self::Contended => true,
+            Self::Unprocessed(_) | Self::Contended | Self::NoAnswer(_) => true,
             Self::Sdk(e) => matches!(
                 e.as_ref(),
                 E::ProvisionedThroughputExceededException(_)
@@ -47,9 +51,16 @@ impl DynamoError {
 impl<E, R> From<SdkError<E, R>> for DynamoError
 where
     aws_sdk_dynamodb::Error: From<SdkError<E, R>>,
+    E: std::error::Error + 'static,
+    R: std::fmt::Debug,
 {
     fn from(err: SdkError<E, R>) -> Self {
-        Self::Sdk(Box::new(err.into()))
+        match err {
+            SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+                Self::NoAnswer(aws_sdk_dynamodb::error::DisplayErrorContext(&err).to_string())
+            }
+            err => Self::Sdk(Box::new(err.into())),
+        }
     }
 }
 

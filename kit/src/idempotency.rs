@@ -29,7 +29,7 @@ use crate::{
     problem::{Problem, ProblemType, types},
 };
 
-pub const HEADER: &str = "idempotency-key";
+pub const HEADER: &str = stampede_contract::headers::IDEMPOTENCY_KEY;
 pub const REPLAYED_HEADER: &str = "idempotent-replayed";
 const MAX_KEY_LEN: usize = 255;
 /// Response headers worth replaying; the rest (dates, request ids) belong to the original exchange.
@@ -38,17 +38,17 @@ const REPLAYED_HEADERS: [HeaderName; 3] = [header::CONTENT_TYPE, header::LOCATIO
 pub const INVALID_KEY: ProblemType = ProblemType::new(
     "invalid-idempotency-key",
     "The Idempotency-Key header must be 1 to 255 visible ASCII characters",
-    StatusCode::BAD_REQUEST,
+    StatusCode::BAD_REQUEST.as_u16(),
 );
 pub const KEY_REUSED: ProblemType = ProblemType::new(
     "idempotency-key-reused",
     "This Idempotency-Key was already used for a different request body",
-    StatusCode::UNPROCESSABLE_ENTITY,
+    StatusCode::UNPROCESSABLE_ENTITY.as_u16(),
 );
 pub const IN_PROGRESS: ProblemType = ProblemType::new(
     "request-in-progress",
     "A request with this Idempotency-Key is still being processed",
-    StatusCode::CONFLICT,
+    StatusCode::CONFLICT.as_u16(),
 );
 
 /// Which caller a request belongs to (e.g. the authenticated user); `None` leaves the request alone (it will

@@ -1,16 +1,19 @@
 //! kit: reusable, domain-free building blocks for HTTP APIs that scale out on managed parts.
-//! Owns problem+json errors, cursors, shard keys, env config, AWS client setup, idempotency, telemetry, metrics.
+//! Owns identity, secrets, config, problem+json, cursors, shard keys, AWS clients, idempotency, SQS batches, metrics.
 //! Must not know the sample domain (users, posts, likes) nor which host (Lambda, container) runs it.
 
+pub mod auth;
 pub mod aws;
 pub mod config;
 pub mod cursor;
 pub mod dynamo;
 pub mod edge_auth;
 pub mod http_layers;
+pub mod https;
 pub mod idempotency;
 pub mod metrics;
 pub mod problem;
+pub mod secrets;
 pub mod shard;
 pub mod shutdown;
 pub mod sqs_batch;

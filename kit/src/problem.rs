@@ -12,83 +12,17 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 /// The media type of RFC 9457 problem documents.
-pub const CONTENT_TYPE: &str = "application/problem+json";
+pub const CONTENT_TYPE: &str = stampede_contract::problems::CONTENT_TYPE;
 
-/// A kind of problem: its stable slug (the last segment of the `type` URI), title and status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ProblemType {
-    pub slug: &'static str,
-    pub title: &'static str,
-    pub status: StatusCode,
-}
+pub use stampede_contract::problems::ProblemType;
 
-impl ProblemType {
-    pub const fn new(slug: &'static str, title: &'static str, status: StatusCode) -> Self {
-        Self { slug, title, status }
-    }
-}
-
-/// Problem types that are not specific to any domain.
+/// Problem types that are not specific to any domain (shared with the edge through the contract crate).
 pub mod types {
-    use super::{ProblemType, StatusCode};
-
-    pub const MALFORMED_REQUEST: ProblemType =
-        ProblemType::new("malformed-request", "The request is malformed", StatusCode::BAD_REQUEST);
-    pub const MALFORMED_JSON: ProblemType =
-        ProblemType::new("malformed-json", "The request body is not valid JSON", StatusCode::BAD_REQUEST);
-    pub const INVALID_CURSOR: ProblemType = ProblemType::new(
-        "invalid-cursor",
-        "The pagination cursor is not one this API issued for this list",
-        StatusCode::BAD_REQUEST,
-    );
-    pub const UNAUTHENTICATED: ProblemType =
-        ProblemType::new("unauthenticated", "The request needs an authenticated user", StatusCode::UNAUTHORIZED);
-    pub const FORBIDDEN: ProblemType =
-        ProblemType::new("forbidden", "The request is not allowed here", StatusCode::FORBIDDEN);
-    pub const NOT_FOUND: ProblemType = ProblemType::new("not-found", "No such resource", StatusCode::NOT_FOUND);
-    pub const METHOD_NOT_ALLOWED: ProblemType = ProblemType::new(
-        "method-not-allowed",
-        "The resource does not support this method",
-        StatusCode::METHOD_NOT_ALLOWED,
-    );
-    pub const CONFLICT: ProblemType =
-        ProblemType::new("conflict", "The request conflicts with the current state", StatusCode::CONFLICT);
-    pub const PAYLOAD_TOO_LARGE: ProblemType =
-        ProblemType::new("payload-too-large", "The request body is too large", StatusCode::PAYLOAD_TOO_LARGE);
-    pub const UNSUPPORTED_MEDIA_TYPE: ProblemType = ProblemType::new(
-        "unsupported-media-type",
-        "The request body must be application/json",
-        StatusCode::UNSUPPORTED_MEDIA_TYPE,
-    );
-    pub const VALIDATION: ProblemType =
-        ProblemType::new("validation", "The request has invalid fields", StatusCode::UNPROCESSABLE_ENTITY);
-    pub const TOO_MANY_REQUESTS: ProblemType =
-        ProblemType::new("rate-limited", "Too many requests", StatusCode::TOO_MANY_REQUESTS);
-    pub const INTERNAL: ProblemType =
-        ProblemType::new("internal", "The server failed to handle the request", StatusCode::INTERNAL_SERVER_ERROR);
-    pub const UNAVAILABLE: ProblemType =
-        ProblemType::new("unavailable", "The service is temporarily unavailable", StatusCode::SERVICE_UNAVAILABLE);
-    pub const TIMEOUT: ProblemType =
-        ProblemType::new("timeout", "The server did not finish in time", StatusCode::GATEWAY_TIMEOUT);
+    pub use stampede_contract::problems::*;
 
     /// The generic type for a bare status (used when a layer produced an error without a body).
-    pub fn for_status(status: StatusCode) -> ProblemType {
-        match status {
-            StatusCode::BAD_REQUEST => MALFORMED_REQUEST,
-            StatusCode::UNAUTHORIZED => UNAUTHENTICATED,
-            StatusCode::FORBIDDEN => FORBIDDEN,
-            StatusCode::NOT_FOUND => NOT_FOUND,
-            StatusCode::METHOD_NOT_ALLOWED => METHOD_NOT_ALLOWED,
-            StatusCode::CONFLICT => CONFLICT,
-            StatusCode::PAYLOAD_TOO_LARGE => PAYLOAD_TOO_LARGE,
-            StatusCode::UNSUPPORTED_MEDIA_TYPE => UNSUPPORTED_MEDIA_TYPE,
-            StatusCode::UNPROCESSABLE_ENTITY => VALIDATION,
-            StatusCode::TOO_MANY_REQUESTS => TOO_MANY_REQUESTS,
-            StatusCode::SERVICE_UNAVAILABLE => UNAVAILABLE,
-            StatusCode::REQUEST_TIMEOUT | StatusCode::GATEWAY_TIMEOUT => TIMEOUT,
-            s if s.is_server_error() => INTERNAL,
-            _ => MALFORMED_REQUEST,
-        }
+    pub fn for_status(status: axum::http::StatusCode) -> ProblemType {
+        stampede_contract::problems::for_status(status.as_u16())
     }
 }
 
@@ -129,7 +63,7 @@ struct Document<'a> {
 
 impl Problem {
     pub fn new(kind: ProblemType) -> Self {
-        Self { kind, status: kind.status, detail: None, extensions: Map::new(), headers: Vec::new() }
+        Self { kind, status: status_code(kind.status), detail: None, extensions: Map::new(), headers: Vec::new() }
     }
 
     /// A human-readable explanation specific to this occurrence.
@@ -162,14 +96,10 @@ impl Problem {
         self
     }
 
-    fn type_uri(&self) -> String {
-        format!("/problems/{}", self.kind.slug)
-    }
-
     /// The JSON document, as it is sent.
     pub fn to_json(&self) -> Vec<u8> {
         let document = Document {
-            type_uri: self.type_uri(),
+            type_uri: self.kind.type_uri(),
             title: self.kind.title,
             status: self.status.as_u16(),
             detail: self.detail.as_deref(),
@@ -177,6 +107,10 @@ impl Problem {
         };
         serde_json::to_vec(&document).expect("a problem document always serializes")
     }
+}
+
+fn status_code(status: u16) -> StatusCode {
+    StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
 }
 
 impl From<ProblemType> for Problem {

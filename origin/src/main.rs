@@ -16,7 +16,7 @@ async fn main() -> anyhow::Result<()> {
     let bind: SocketAddr = env.or("BIND_ADDR", SocketAddr::from(([127, 0, 0, 1], 8080)))?;
     let metrics_bind: SocketAddr = env.or("METRICS_ADDR", SocketAddr::from(([127, 0, 0, 1], 9090)))?;
     let metrics = kit::metrics::install_prometheus()?;
-    let state = app::AppState::from_env().await?;
+    let state = app::AppState::serving_from_env().await?;
     let ops = ops::Ops::new(state.store.clone(), metrics);
     let router = app::router(state).merge(ops.health_routes());
 

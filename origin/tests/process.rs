@@ -88,8 +88,10 @@ async fn serves_the_api_health_and_metrics_then_stops_gracefully() {
     assert_eq!(http.get(origin.url("/readyz")).send().await.unwrap().status(), 200);
 
     let handle = stampede_tests::unique_handle("origin");
+    let caller = stampede_tests::TestUser::stranger();
     let created = http
         .post(origin.url("/v1/users"))
+        .header("authorization", &caller.authorization)
         .json(&json!({"handle": handle, "display_name": "Over HTTP"}))
         .send()
         .await
@@ -100,8 +102,14 @@ async fn serves_the_api_health_and_metrics_then_stops_gracefully() {
     let user: Value = http.get(origin.url(&location)).send().await.unwrap().json().await.unwrap();
     assert_eq!(user["handle"], handle);
 
-    let malformed =
-        http.post(origin.url("/v1/users")).header("content-type", "application/json").body("{").send().await.unwrap();
+    let malformed = http
+        .post(origin.url("/v1/users"))
+        .header("authorization", &caller.authorization)
+        .header("content-type", "application/json")
+        .body("{")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(malformed.status(), 400);
     assert_eq!(malformed.headers()["content-type"], "application/problem+json");
 
@@ -120,7 +128,9 @@ async fn serves_the_api_health_and_metrics_then_stops_gracefully() {
 #[tokio::test]
 async fn is_live_but_not_ready_without_dynamodb() {
     stampede_tests::emulator_state().await;
-    let mut origin = Origin::start(&[("AWS_ENDPOINT_URL", "http://127.0.0.1:9")]);
+    // The secrets are read at start: given by value here, since the AWS endpoint (Secrets Manager too) is out of reach.
+    let cursor_secret = "cursor-secret-for-an-unreachable-aws-0123";
+    let mut origin = Origin::start(&[("AWS_ENDPOINT_URL", "http://127.0.0.1:9"), ("CURSOR_SECRET", cursor_secret)]);
     origin.wait_until_listening().await;
     assert_eq!(reqwest::get(origin.url("/healthz")).await.unwrap().status(), 200);
     let ready = reqwest::get(origin.url("/readyz")).await.unwrap();
@@ -135,4 +145,11 @@ async fn refuses_to_start_with_bad_configuration() {
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("LIKE_SHARDS"), "the error must name the variable: {stderr}");
+
+    // Without an identity provider it would refuse every write: it refuses to start instead.
+    let mut command = origin_command(&[]).0;
+    let output = command.env_remove("AUTH_ISSUER").output().unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("AUTH_ISSUER"), "the error must name the variable: {stderr}");
 }

@@ -1,5 +1,5 @@
 //! Black-box harness for the edge: a real `wrangler dev` (workerd) of the built worker, with fresh state, in
-//! front of upstreams the test controls or runs. Needs `STAMPEDE_EDGE_DIR` (the edge crate, built) and
+//! front of upstreams the test controls or runs, trusting a local issuer the test serves. Needs `STAMPEDE_EDGE_DIR` (the edge crate, built) and
 //! `STAMPEDE_EDGE_PATH` (a PATH with Node ≥ 22 and wrangler); `scripts/test` sets both.
 
 use std::{
@@ -18,6 +18,8 @@ use axum::{
     http::{HeaderMap, Method, StatusCode, Uri},
     response::{IntoResponse, Response},
 };
+
+use local_issuer::Issuer;
 
 use crate::free_port;
 
@@ -73,6 +75,7 @@ async fn answer(
     body: Bytes,
 ) -> Response {
     let behaviour = state.behaviour.lock().unwrap().clone();
+    let invalidates = headers.get("x-test-invalidates").cloned();
     if uri.path() != "/__ready" {
         state.seen.lock().unwrap().push(Seen { method: method.clone(), path: uri.to_string(), headers, body });
     }
@@ -85,8 +88,45 @@ async fn answer(
         response.headers_mut().insert("cache-control", behaviour.cache_control.parse().unwrap());
     } else {
         response.headers_mut().insert("cache-control", "private, no-store".parse().unwrap());
+        // What the API says a write changed, as the test asks: `x-test-invalidates` is echoed as `x-invalidates`.
+        if let Some(paths) = invalidates {
+            response.headers_mut().insert(stampede_contract::headers::INVALIDATES, paths);
+        }
     }
     response
+}
+
+/// The local issuer on a port of its own, with a key of its own: what the edge under test fetches keys from.
+pub struct ServedIssuer {
+    pub issuer: Arc<Issuer>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl ServedIssuer {
+    pub async fn start() -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let issuer = Arc::new(Issuer::ephemeral(&url, "stampede-edge-tests").unwrap());
+        let router = issuer.clone().router();
+        let server = tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+        Self { issuer, server }
+    }
+
+    /// `Bearer {token}` for `subject`, valid for ten minutes.
+    pub fn bearer(&self, subject: &str) -> String {
+        format!("Bearer {}", self.issuer.token(subject, Duration::from_secs(600)))
+    }
+
+    /// The edge's settings for trusting this issuer.
+    pub fn vars(&self) -> [(&'static str, String); 2] {
+        [("AUTH_ISSUER", self.issuer.url.clone()), ("AUTH_AUDIENCE", self.issuer.audience.clone())]
+    }
+}
+
+impl Drop for ServedIssuer {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
 }
 
 impl TestUpstream {
@@ -157,13 +197,19 @@ impl Edge {
             .args(["dev", "--env", "test", "--ip", "127.0.0.1", "--show-interactive-dev-session=false"])
             .args(["--port", &port.to_string(), "--persist-to", state_dir.to_str().unwrap()])
             .args(["--inspector-port", &free_port().to_string()])
-            .args(["--var", &format!("ORIGIN_URL:{origin}"), "--var", &format!("LAMBDA_URL:{lambda}")])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .process_group(0);
-        for (name, value) in vars {
-            command.args(["--var", &format!("{name}:{value}")]);
-        }
+        // Settings in a file, not on the command line, where `ps` would show the secrets among them.
+        std::fs::create_dir_all(&state_dir).unwrap();
+        let settings: String = [("ORIGIN_URL", origin), ("LAMBDA_URL", lambda)]
+            .iter()
+            .chain(vars)
+            .map(|(name, value)| format!("{name}={value}\n"))
+            .collect();
+        let env_file = state_dir.join("settings.env");
+        std::fs::write(&env_file, settings).unwrap();
+        command.arg("--env-file").arg(&env_file);
         let mut edge = Self { port, child: command.spawn().expect("wrangler starts"), state_dir };
         let deadline = Instant::now() + Duration::from_secs(60);
         let client = reqwest::Client::new();

@@ -4,7 +4,7 @@
 
 pub mod edge;
 
-use std::time::Duration;
+use std::{path::PathBuf, sync::OnceLock, time::Duration};
 
 use app::{AppConfig, AppState};
 use aws_sdk_sqs::types::QueueAttributeName;
@@ -13,23 +13,64 @@ use axum::{
     body::{Body, Bytes},
     http::{HeaderMap, Method, Request, StatusCode},
 };
+use futures::StreamExt;
 use http_body_util::BodyExt;
+use local_issuer::Issuer;
 use serde_json::Value;
 use tower::ServiceExt;
 
-/// The app's configuration for the emulator named by the environment (`AWS_ENDPOINT_URL`, `TABLE_NAME`, ...).
-pub fn emulator_config() -> AppConfig {
+/// The app's configuration for the emulator and the local issuer named by the environment (`AWS_ENDPOINT_URL`,
+/// `TABLE_NAME`, `AUTH_ISSUER`, ...).
+pub async fn emulator_config() -> AppConfig {
     assert!(
-        std::env::var_os("AWS_ENDPOINT_URL").is_some(),
-        "integration tests talk to the local AWS emulator: run `scripts/test`, or `infra/local/emulator up` \
-         and `source .local/run/dev/aws.env` (plus CURSOR_SECRET) before `cargo test`"
+        std::env::var_os("AWS_ENDPOINT_URL").is_some() && std::env::var_os("AUTH_ISSUER").is_some(),
+        "integration tests talk to the local AWS emulator and the local issuer: run `scripts/test`, which starts \
+         both and sets their environment (AWS_ENDPOINT_URL, TABLE_NAME, AUTH_ISSUER, ...)"
     );
-    AppConfig::from_env(&kit::config::Env::process()).expect("the emulator environment is complete")
+    let sdk = kit::aws::sdk_config().await;
+    AppConfig::from_env(&kit::config::Env::process(), &kit::secrets::SecretReader::new(&sdk))
+        .await
+        .expect("the emulator environment is complete")
 }
 
 /// The app state for the emulator named by the environment.
 pub async fn emulator_state() -> AppState {
-    AppState::new(emulator_config(), &kit::aws::sdk_config().await)
+    AppState::new(emulator_config().await, &kit::aws::sdk_config().await)
+}
+
+/// The local issuer the API under test trusts (`AUTH_ISSUER`), with its key from `STAMPEDE_ISSUER_STATE`: tests
+/// sign their tokens with the key whose JWKS the API fetches.
+pub fn issuer() -> &'static Issuer {
+    static ISSUER: OnceLock<Issuer> = OnceLock::new();
+    ISSUER.get_or_init(|| {
+        let var = |name: &str| std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: run scripts/test"));
+        let state = PathBuf::from(var("STAMPEDE_ISSUER_STATE"));
+        Issuer::load_or_create(&state, &var("AUTH_ISSUER"), &var("AUTH_AUDIENCE")).expect("the issuer's key loads")
+    })
+}
+
+/// Someone holding a valid token, with or without a profile.
+#[derive(Debug, Clone)]
+pub struct TestUser {
+    /// The user id (empty until the profile exists).
+    pub id: String,
+    pub subject: String,
+    /// `Bearer {token}`.
+    pub authorization: String,
+}
+
+impl TestUser {
+    /// A new identity, without a profile.
+    pub fn stranger() -> Self {
+        let subject = local_issuer::random_subject();
+        let token = issuer().token(&subject, Duration::from_secs(3600));
+        Self { id: String::new(), subject, authorization: format!("Bearer {token}") }
+    }
+
+    /// The header that makes a request this user's.
+    pub fn auth(&self) -> (&'static str, &str) {
+        ("authorization", &self.authorization)
+    }
 }
 
 /// The ARN of the queue at `url`.
@@ -85,6 +126,33 @@ pub async fn bucket_notifying_queue(s3: &aws_sdk_s3::Client, sqs: &aws_sdk_sqs::
         .await
         .unwrap();
     (bucket, queue, dead_letters)
+}
+
+/// A new, empty table shaped like `table` (keys, indexes, on-demand), named `{prefix}-{random}`: for a test whose
+/// load (thousands of items) would slow every other suite's queries on the shared table. Delete it when done.
+pub async fn copy_of_table(db: &aws_sdk_dynamodb::Client, table: &str, prefix: &str) -> String {
+    use aws_sdk_dynamodb::types::{BillingMode, GlobalSecondaryIndex, KeySchemaElement, Projection};
+    let description = db.describe_table().table_name(table).send().await.unwrap().table.unwrap();
+    let name = format!("{prefix}-{}", ulid::Ulid::generate().to_string().to_lowercase());
+    let indexes = description.global_secondary_indexes().iter().map(|index| {
+        GlobalSecondaryIndex::builder()
+            .index_name(index.index_name().unwrap())
+            .set_key_schema(Some(index.key_schema().to_vec()))
+            .projection(index.projection().cloned().unwrap_or_else(|| Projection::builder().build()))
+            .build()
+            .unwrap()
+    });
+    let keys: Vec<KeySchemaElement> = description.key_schema().to_vec();
+    db.create_table()
+        .table_name(&name)
+        .set_key_schema(Some(keys))
+        .set_attribute_definitions(Some(description.attribute_definitions().to_vec()))
+        .set_global_secondary_indexes(Some(indexes.collect()))
+        .billing_mode(BillingMode::PayPerRequest)
+        .send()
+        .await
+        .unwrap();
+    name
 }
 
 /// How many messages a queue holds (visible and in flight).
@@ -163,7 +231,7 @@ impl TestApp {
         let sdk = kit::aws::sdk_config().await;
         let sqs = aws_sdk_sqs::Client::new(&sdk);
         let (jobs_queue, jobs_dead_letters) = queue_with_dead_letters(&sqs, "test-jobs", 5).await;
-        let mut config = emulator_config();
+        let mut config = emulator_config().await;
         config.jobs_queue_url = jobs_queue.clone();
         config.job_retry = kit::sqs_batch::RetryBackoff { base: Duration::ZERO, max: Duration::ZERO };
         adjust(&mut config);
@@ -224,26 +292,25 @@ impl TestApp {
         self.call(Method::GET, path, &[], None).await
     }
 
-    /// Creates a user with a unique handle and returns its JSON.
-    pub async fn create_user(&self) -> Value {
-        let handle = unique_handle("user");
-        let response = self
-            .call(
-                Method::POST,
-                "/v1/users",
-                &[],
-                Some(serde_json::json!({"handle": handle, "display_name": "Test User"})),
-            )
-            .await;
+    /// A new identity that has created its profile (with a unique handle).
+    pub async fn user(&self) -> TestUser {
+        let mut user = TestUser::stranger();
+        let body = serde_json::json!({"handle": unique_handle("user"), "display_name": "Test User"});
+        let response = self.call(Method::POST, "/v1/users", &[user.auth()], Some(body)).await;
         assert_eq!(response.status, StatusCode::CREATED, "{:?}", response.body);
-        response.json()
+        user.id = response.json()["id"].as_str().unwrap().to_owned();
+        user
     }
 
-    /// Creates a post by `author` (an id) and returns its JSON.
-    pub async fn create_post(&self, author: &str, body: &str) -> Value {
-        let response = self
-            .call(Method::POST, "/v1/posts", &[("x-user-id", author)], Some(serde_json::json!({"body": body})))
-            .await;
+    /// `n` new users with profiles, created 64 at a time.
+    pub async fn users(&self, n: usize) -> Vec<TestUser> {
+        futures::stream::iter(0..n).map(|_| self.user()).buffer_unordered(64).collect().await
+    }
+
+    /// Creates a post by `author` and returns its JSON.
+    pub async fn create_post(&self, author: &TestUser, body: &str) -> Value {
+        let response =
+            self.call(Method::POST, "/v1/posts", &[author.auth()], Some(serde_json::json!({"body": body}))).await;
         assert_eq!(response.status, StatusCode::CREATED, "{:?}", response.body);
         response.json()
     }

@@ -1,15 +1,17 @@
 //! The edge worker, black-box, under `wrangler dev` (workerd) with fresh state per test, in front of upstreams
-//! the test controls: cache MISS/HIT/STALE, rate limits, failover and the breaker, invalidation, limits.
+//! the test controls and trusting an issuer the test serves: cache MISS/HIT/STALE, rate limits per address and
+//! per verified user, tokens refused at the edge, failover and the breaker, invalidation, limits.
 
 use std::time::{Duration, Instant};
 
 use axum::http::StatusCode;
 use serde_json::Value;
-use stampede_tests::edge::{Edge, TestUpstream, header_map};
+use stampede_tests::edge::{Edge, ServedIssuer, TestUpstream, header_map};
 
 struct Stack {
     origin: TestUpstream,
     lambda: TestUpstream,
+    issuer: ServedIssuer,
     edge: Edge,
     http: reqwest::Client,
 }
@@ -23,8 +25,12 @@ impl Stack {
     async fn with_vars(vars: &[(&str, &str)]) -> Self {
         let origin = TestUpstream::start("origin").await;
         let lambda = TestUpstream::start("lambda").await;
-        let edge = Edge::start(&origin.url(), &lambda.url(), vars).await;
-        Self { origin, lambda, edge, http: reqwest::Client::new() }
+        let issuer = ServedIssuer::start().await;
+        let trust = issuer.vars();
+        let mut all: Vec<(&str, &str)> = trust.iter().map(|(name, value)| (*name, value.as_str())).collect();
+        all.extend_from_slice(vars);
+        let edge = Edge::start(&origin.url(), &lambda.url(), &all).await;
+        Self { origin, lambda, issuer, edge, http: reqwest::Client::new() }
     }
 
     async fn get(&self, path: &str) -> reqwest::Response {
@@ -112,14 +118,39 @@ async fn credentials_and_writes_bypass_the_cache() {
 }
 
 #[tokio::test]
-async fn a_successful_write_invalidates_the_reads_it_changes() {
+async fn a_successful_write_invalidates_the_reads_the_api_says_it_changed() {
     let stack = Stack::start().await;
-    assert_eq!(cache_state(stack.get("/v1/posts/p3").await).await.0, "MISS");
-    assert_eq!(cache_state(stack.get("/v1/posts/p3").await).await.0, "HIT");
-    let like = stack.http.put(stack.edge.url("/v1/posts/p3/like")).header("x-user-id", "u1").send().await.unwrap();
-    assert_eq!(like.status(), StatusCode::NO_CONTENT);
-    assert_eq!(cache_state(stack.get("/v1/posts/p3").await).await.0, "MISS", "the like deleted the cached post");
-    assert_eq!(stack.origin.hits("/v1/posts/p3"), 3, "two reads and the like reached the origin");
+    for path in ["/v1/posts/p3", "/v1/users/u3/posts", "/v1/posts/other"] {
+        assert_eq!(cache_state(stack.get(path).await).await.0, "MISS");
+        assert_eq!(cache_state(stack.get(path).await).await.0, "HIT");
+    }
+    let delete = stack
+        .http
+        .delete(stack.edge.url("/v1/posts/p3"))
+        .header("authorization", stack.issuer.bearer("u3"))
+        .header("x-test-invalidates", "/v1/posts/p3, /v1/users/u3/posts, https://elsewhere.example/x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(delete.status(), StatusCode::NO_CONTENT);
+    assert!(!header_map(&delete).contains_key("x-invalidates"), "the header is for the edge, not the client");
+    assert_eq!(cache_state(stack.get("/v1/posts/p3").await).await.0, "MISS", "the delete dropped the cached post");
+    assert_eq!(cache_state(stack.get("/v1/users/u3/posts").await).await.0, "MISS", "and the author's timeline");
+    assert_eq!(cache_state(stack.get("/v1/posts/other").await).await.0, "HIT", "and nothing else");
+
+    // A write the upstream refuses invalidates nothing, whatever it says.
+    stack.origin.set(|b| b.status = StatusCode::FORBIDDEN);
+    let refused = stack
+        .http
+        .delete(stack.edge.url("/v1/posts/other"))
+        .header("authorization", stack.issuer.bearer("u3"))
+        .header("x-test-invalidates", "/v1/posts/other")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    stack.origin.set(|b| b.status = StatusCode::OK);
+    assert_eq!(cache_state(stack.get("/v1/posts/other").await).await.0, "HIT");
 }
 
 #[tokio::test]
@@ -148,7 +179,12 @@ async fn until_limited(max: usize, mut request: impl AsyncFnMut() -> reqwest::Re
 #[tokio::test]
 async fn too_many_requests_from_one_ip_get_429_and_others_do_not() {
     let stack = Stack::start().await;
-    let from = |ip: &'static str| stack.http.get(stack.edge.url("/v1/posts/p4")).header("cf-connecting-ip", ip);
+    // A new path each time: cache hits spend no budget, misses do.
+    let mut n = 0;
+    let mut from = |ip: &'static str| {
+        n += 1;
+        stack.http.get(stack.edge.url(&format!("/v1/posts/p4-{n}"))).header("cf-connecting-ip", ip)
+    };
     let (accepted, limited) = until_limited(100, async || from("203.0.113.9").send().await.unwrap()).await;
     assert!(accepted >= 40, "refused after {accepted}: the test limit is 40 per 10 s");
     let headers = header_map(&limited);
@@ -160,25 +196,106 @@ async fn too_many_requests_from_one_ip_get_429_and_others_do_not() {
 }
 
 #[tokio::test]
-async fn writes_are_limited_per_user_more_strictly() {
+async fn writes_are_limited_per_verified_user_and_nobody_can_spend_another_users_budget() {
     let stack = Stack::start().await;
-    let like = |user: &str, ip: String| {
-        stack
-            .http
-            .put(stack.edge.url("/v1/posts/p5/like"))
-            .header("x-user-id", user)
-            .header("cf-connecting-ip", ip)
-            .send()
+    let like = |authorization: Option<String>, extra: Option<(&'static str, &'static str)>, ip: String| {
+        let mut request = stack.http.put(stack.edge.url("/v1/posts/p5/like")).header("cf-connecting-ip", ip);
+        if let Some(authorization) = authorization {
+            request = request.header("authorization", authorization);
+        }
+        if let Some((name, value)) = extra {
+            request = request.header(name, value);
+        }
+        request.send()
     };
-    // A different IP each time: only the per-user write limit (10 per 10 s) can refuse.
+    // A flood naming user A every way a client could, from many addresses: none of it is A's.
+    let forger = local_issuer::Issuer::ephemeral(&stack.issuer.issuer.url, &stack.issuer.issuer.audience).unwrap();
+    let forged = format!(
+        "Bearer {}",
+        forger.sign_as(&forger.claims("user-a", Duration::from_secs(600)), stack.issuer.issuer.key_id())
+    );
+    for n in 0..15 {
+        let named = like(None, Some(("x-user-id", "user-a")), format!("192.0.2.{n}")).await.unwrap();
+        assert_eq!(named.status(), StatusCode::NO_CONTENT, "forwarded: the API refuses it (no token)");
+        let refused = like(Some(forged.clone()), None, format!("192.0.2.{}", 100 + n)).await.unwrap();
+        assert_eq!(refused.status(), StatusCode::UNAUTHORIZED, "a forged token is refused at the edge");
+        let challenge = header_map(&refused)["www-authenticate"].clone();
+        assert!(challenge.contains(r#"error="invalid_token""#), "{challenge}");
+    }
+    assert!(stack.origin.seen().iter().all(|s| !s.headers.contains_key("authorization")), "no forged token forwarded");
+
+    // A's own token: the per-user write limit (10 per 10 s) is whole, and applies. A different IP each time, so
+    // only the per-user limit can refuse.
     let mut n = 0;
     let (accepted, _) = until_limited(40, async || {
         n += 1;
-        like("busy-user", format!("192.0.2.{n}")).await.unwrap()
+        like(Some(stack.issuer.bearer("user-a")), None, format!("198.51.100.{n}")).await.unwrap()
     })
     .await;
     assert!(accepted >= 10, "refused after {accepted}: the per-user write limit is 10 per 10 s");
-    assert_eq!(like("calm-user", "192.0.2.200".into()).await.unwrap().status(), StatusCode::NO_CONTENT);
+    let b = like(Some(stack.issuer.bearer("user-b")), None, "198.51.100.200".into()).await.unwrap();
+    assert_eq!(b.status(), StatusCode::NO_CONTENT, "another user is unaffected");
+}
+
+#[tokio::test]
+async fn bad_tokens_on_writes_are_refused_at_the_edge() {
+    let stack = Stack::start().await;
+    let issuer = &stack.issuer.issuer;
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let mut expired = issuer.claims("someone", Duration::from_secs(60));
+    expired["exp"] = serde_json::json!(now - 600);
+    let mut wrong_audience = issuer.claims("someone", Duration::from_secs(60));
+    wrong_audience["aud"] = serde_json::json!("other");
+    wrong_audience["client_id"] = serde_json::json!("other");
+    let stranger = local_issuer::Issuer::ephemeral(&issuer.url, &issuer.audience).unwrap();
+    for authorization in [
+        "Bearer not-a-token".to_owned(),
+        "Basic dXNlcjpwYXNz".to_owned(),
+        format!("Bearer {}", issuer.sign(&expired)),
+        format!("Bearer {}", issuer.sign(&wrong_audience)),
+        format!("Bearer {}", stranger.token("someone", Duration::from_secs(60))),
+    ] {
+        let response = stack
+            .http
+            .post(stack.edge.url("/v1/posts"))
+            .header("authorization", &authorization)
+            .body("{}")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{authorization}");
+        assert_eq!(header_map(&response)["content-type"], "application/problem+json");
+    }
+    assert_eq!(stack.origin.hits("/") + stack.lambda.hits("/"), 0, "no refused write reached an upstream");
+    let good = stack.http.post(stack.edge.url("/v1/posts")).header("authorization", stack.issuer.bearer("someone"));
+    assert_eq!(good.body("{}").send().await.unwrap().status(), StatusCode::OK);
+    let seen = stack.origin.seen();
+    assert_eq!(seen.len(), 1);
+    assert!(seen[0].headers["authorization"].to_str().unwrap().starts_with("Bearer "), "forwarded as sent");
+}
+
+#[tokio::test]
+async fn cache_hits_spend_no_budget_and_ipv6_clients_share_their_64s() {
+    let stack = Stack::start().await;
+    let get =
+        |path: String, ip: &'static str| stack.http.get(stack.edge.url(&path)).header("cf-connecting-ip", ip).send();
+    assert_eq!(cache_state(get("/v1/posts/hot".into(), "203.0.113.20").await.unwrap()).await.0, "MISS");
+    // The test limit is 40 per 10 s per address: 100 hits from one address pass.
+    for _ in 0..100 {
+        let response = get("/v1/posts/hot".into(), "203.0.113.20").await.unwrap();
+        assert_eq!(header_map(&response)["x-cache"], "HIT");
+    }
+    // Misses from addresses of one IPv6 /64 share one budget; another /64 has its own.
+    let addresses = ["2001:db8:1:2::1", "2001:db8:1:2::2", "2001:db8:1:2:ffff::9"];
+    let mut n = 0;
+    let (accepted, _) = until_limited(100, async || {
+        n += 1;
+        get(format!("/v1/posts/miss-{n}"), addresses[n % 3]).await.unwrap()
+    })
+    .await;
+    assert!(accepted >= 40, "refused after {accepted}");
+    let other = get("/v1/posts/miss-other".into(), "2001:db8:1:3::1").await.unwrap();
+    assert_eq!(other.status(), StatusCode::OK, "another /64 is unaffected");
 }
 
 #[tokio::test]

@@ -11,6 +11,7 @@ use std::{
 use axum::http::StatusCode;
 use serde_json::{Value, json};
 use stampede_tests::{
+    TestUser,
     edge::{Edge, header_map, stop_group},
     free_port,
 };
@@ -46,7 +47,7 @@ const EDGE_SECRET: &str = "edge-secret-of-the-stack-test-0123456789";
 
 #[tokio::test]
 async fn through_the_edge_to_the_origin_then_to_lambda_when_the_origin_stops() {
-    stampede_tests::emulator_config(); // fails clearly without the emulator
+    stampede_tests::emulator_config().await; // fails clearly without the emulator and the issuer
     let cargo_lambda = std::env::var("STAMPEDE_CARGO_LAMBDA").expect("scripts/test sets STAMPEDE_CARGO_LAMBDA");
 
     let origin_port = free_port();
@@ -61,7 +62,8 @@ async fn through_the_edge_to_the_origin_then_to_lambda_when_the_origin_stops() {
     let app_env: String = std::env::vars()
         .filter(|(name, _)| {
             name.starts_with("AWS_")
-                || ["TABLE_NAME", "CURSOR_SECRET", "JOBS_QUEUE_URL", "MEDIA_BUCKET"].contains(&name.as_str())
+                || name.starts_with("AUTH_")
+                || ["TABLE_NAME", "CURSOR_SECRET_ARN", "JOBS_QUEUE_URL", "MEDIA_BUCKET"].contains(&name.as_str())
         })
         .map(|(name, value)| format!("{name}={value}\n"))
         .chain([format!("EDGE_SECRET={EDGE_SECRET}\n")])
@@ -77,9 +79,18 @@ async fn through_the_edge_to_the_origin_then_to_lambda_when_the_origin_stops() {
     let lambda_url = format!("http://127.0.0.1:{lambda_port}/lambda-url/api");
     until_answering(&format!("http://127.0.0.1:{origin_port}/healthz"), "the origin").await;
     until_answering(&format!("{lambda_url}/v1/posts?limit=1"), "the api function").await;
-    let edge =
-        Edge::start(&format!("http://127.0.0.1:{origin_port}"), &lambda_url, &[("EDGE_SECRET", EDGE_SECRET)]).await;
+    let issuer = stampede_tests::issuer();
+    let edge = Edge::start(
+        &format!("http://127.0.0.1:{origin_port}"),
+        &lambda_url,
+        &[("EDGE_SECRET", EDGE_SECRET), ("AUTH_ISSUER", &issuer.url), ("AUTH_AUDIENCE", &issuer.audience)],
+    )
+    .await;
     let http = reqwest::Client::new();
+    let state = |response: &reqwest::Response| {
+        let headers = header_map(response);
+        (headers["x-cache"].clone(), headers.get("x-upstream").cloned().unwrap_or_default())
+    };
 
     // Going around the edge is refused by both upstreams.
     for direct in [format!("http://127.0.0.1:{origin_port}/v1/posts"), format!("{lambda_url}/v1/posts")] {
@@ -89,30 +100,63 @@ async fn through_the_edge_to_the_origin_then_to_lambda_when_the_origin_stops() {
     }
 
     // Writes and reads go to the origin while it is up; public reads are cached.
-    let handle = stampede_tests::unique_handle("edge");
-    let created =
-        http.post(edge.url("/v1/users")).json(&json!({"handle": handle, "display_name": "Edgy"})).send().await.unwrap();
-    assert_eq!(created.status(), StatusCode::CREATED);
-    assert_eq!(header_map(&created)["x-upstream"], "origin");
-    let user: Value = created.json().await.unwrap();
-    let id = user["id"].as_str().unwrap();
+    let (author, other) = (TestUser::stranger(), TestUser::stranger());
+    let mut ids = Vec::new();
+    for user in [&author, &other] {
+        let handle = stampede_tests::unique_handle("edge");
+        let created = http
+            .post(edge.url("/v1/users"))
+            .header("authorization", &user.authorization)
+            .json(&json!({"handle": handle, "display_name": "Edgy"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(created.status(), StatusCode::CREATED);
+        assert_eq!(header_map(&created)["x-upstream"], "origin");
+        ids.push(created.json::<Value>().await.unwrap()["id"].as_str().unwrap().to_owned());
+    }
+    let id = &ids[0];
     let profile = format!("/v1/users/{id}");
     let first = http.get(edge.url(&profile)).send().await.unwrap();
-    assert_eq!((header_map(&first)["x-cache"].as_str(), header_map(&first)["x-upstream"].as_str()), ("MISS", "origin"));
-    assert_eq!(header_map(&http.get(edge.url(&profile)).send().await.unwrap())["x-cache"], "HIT");
-    let post = http
-        .post(edge.url("/v1/posts"))
-        .header("x-user-id", id)
-        .json(&json!({"body": "via the edge"}))
-        .send()
-        .await
-        .unwrap();
+    assert_eq!(state(&first), ("MISS".into(), "origin".into()));
+    assert_eq!(state(&http.get(edge.url(&profile)).send().await.unwrap()).0, "HIT");
+    let post_as = |user: &TestUser, body: &str| {
+        http.post(edge.url("/v1/posts"))
+            .header("authorization", &user.authorization)
+            .json(&json!({"body": body}))
+            .send()
+    };
+    let post = post_as(&author, "via the edge").await.unwrap();
     assert_eq!(post.status(), StatusCode::CREATED);
     let post: Value = post.json().await.unwrap();
 
+    // A post deleted by its author is gone from the edge's cache and both feeds at once; nobody else may delete it.
+    let doomed: Value = post_as(&author, "short-lived").await.unwrap().json().await.unwrap();
+    let doomed_path = format!("/v1/posts/{}", doomed["id"].as_str().unwrap());
+    let timeline = format!("/v1/users/{id}/posts");
+    for path in [&doomed_path, &timeline] {
+        http.get(edge.url(path)).send().await.unwrap();
+        assert_eq!(state(&http.get(edge.url(path)).send().await.unwrap()).0, "HIT", "{path}");
+    }
+    let delete =
+        |user: &TestUser| http.delete(edge.url(&doomed_path)).header("authorization", &user.authorization).send();
+    let refused = delete(&other).await.unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    assert_eq!(refused.json::<Value>().await.unwrap()["type"], "/problems/not-owner");
+    assert_eq!(delete(&author).await.unwrap().status(), StatusCode::NO_CONTENT);
+    let gone = http.get(edge.url(&doomed_path)).send().await.unwrap();
+    assert_eq!((gone.status(), state(&gone).0.as_str()), (StatusCode::NOT_FOUND, "MISS"));
+    let listed = http.get(edge.url(&timeline)).send().await.unwrap();
+    assert_eq!(state(&listed).0, "MISS", "the cached timeline was dropped");
+    let listed: Value = listed.json().await.unwrap();
+    assert!(listed["items"].as_array().unwrap().iter().all(|p| p["id"] != doomed["id"]), "{listed}");
+    let latest: Value = http.get(edge.url("/v1/posts?limit=100")).send().await.unwrap().json().await.unwrap();
+    let items = latest["items"].as_array().unwrap_or_else(|| panic!("not a page: {latest}"));
+    assert!(items.iter().all(|p| p["id"] != doomed["id"]), "gone from the latest feed");
+
     // The origin goes away: the same API answers from Lambda.
     stop_group(&mut origin.0);
-    let timeline = http.get(edge.url(&format!("/v1/users/{id}/posts"))).send().await.unwrap();
+    let timeline = http.get(edge.url(&format!("/v1/users/{id}/posts?limit=5"))).send().await.unwrap();
     assert_eq!(timeline.status(), StatusCode::OK);
     assert_eq!(header_map(&timeline)["x-upstream"], "lambda");
     let timeline: Value = timeline.json().await.unwrap();
@@ -120,7 +164,7 @@ async fn through_the_edge_to_the_origin_then_to_lambda_when_the_origin_stops() {
 
     let like = http
         .put(edge.url(&format!("/v1/posts/{}/like", post["id"].as_str().unwrap())))
-        .header("x-user-id", id)
+        .header("authorization", &other.authorization)
         .send()
         .await
         .unwrap();
@@ -129,7 +173,7 @@ async fn through_the_edge_to_the_origin_then_to_lambda_when_the_origin_stops() {
 
     let keyed = http
         .post(edge.url("/v1/posts"))
-        .header("x-user-id", id)
+        .header("authorization", &author.authorization)
         .header("idempotency-key", ulid::Ulid::generate().to_string())
         .json(&json!({"body": "written by Lambda"}))
         .send()

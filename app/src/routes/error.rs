@@ -6,6 +6,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use kit::{
+    auth::AuthError,
     cursor::CursorError,
     problem::{FieldError, Problem, ProblemType, types},
 };
@@ -13,14 +14,18 @@ use kit::{
 use crate::store::StoreError;
 
 pub const HANDLE_TAKEN: ProblemType =
-    ProblemType::new("handle-taken", "The handle belongs to another user", StatusCode::CONFLICT);
+    ProblemType::new("handle-taken", "The handle belongs to another user", StatusCode::CONFLICT.as_u16());
+pub const PROFILE_EXISTS: ProblemType =
+    ProblemType::new("profile-exists", "This identity already has a profile", StatusCode::CONFLICT.as_u16());
 pub const MEDIA_IN_USE: ProblemType =
-    ProblemType::new("media-in-use", "The media is already attached to another post", StatusCode::CONFLICT);
+    ProblemType::new("media-in-use", "The media is already attached to another post", StatusCode::CONFLICT.as_u16());
 pub const PROFILE_REQUIRED: ProblemType = ProblemType::new(
     "profile-required",
-    "The acting user has no profile; create it with POST /v1/users first",
-    StatusCode::UNPROCESSABLE_ENTITY,
+    "The caller has no profile; create it with POST /v1/users first",
+    StatusCode::FORBIDDEN.as_u16(),
 );
+pub const NOT_OWNER: ProblemType =
+    ProblemType::new("not-owner", "The resource belongs to another user", StatusCode::FORBIDDEN.as_u16());
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -32,12 +37,14 @@ pub enum ApiError {
     NotFound(String),
     #[error("invalid cursor: {0}")]
     InvalidCursor(#[from] CursorError),
-    #[error("unauthenticated: {0}")]
-    Unauthenticated(&'static str),
+    #[error(transparent)]
+    Auth(#[from] AuthError),
     #[error("handle taken: {0}")]
     HandleTaken(String),
-    #[error("the acting user has no profile")]
+    #[error("the caller has no profile")]
     ProfileRequired,
+    #[error("not the owner of the {0}")]
+    NotOwner(&'static str),
     #[error("a dependency failed: {0}")]
     Dependency(String),
     #[error(transparent)]
@@ -49,6 +56,7 @@ pub enum ApiError {
 impl ApiError {
     fn problem(self) -> Problem {
         match self {
+            Self::Auth(err) => err.problem(),
             Self::Invalid(errors) => {
                 let detail = errors.iter().map(|e| e.message.as_str()).collect::<Vec<_>>().join("; ");
                 Problem::new(types::VALIDATION).detail(detail).field_errors(errors)
@@ -56,11 +64,9 @@ impl ApiError {
             Self::Rejected(problem) => problem,
             Self::NotFound(detail) => Problem::new(types::NOT_FOUND).detail(detail),
             Self::InvalidCursor(err) => Problem::new(types::INVALID_CURSOR).detail(err.to_string()),
-            Self::Unauthenticated(detail) => Problem::new(types::UNAUTHENTICATED)
-                .detail(detail)
-                .header(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")),
             Self::HandleTaken(handle) => Problem::new(HANDLE_TAKEN).detail(format!("@{handle} is taken")),
             Self::ProfileRequired => Problem::new(PROFILE_REQUIRED),
+            Self::NotOwner(what) => Problem::new(NOT_OWNER).detail(format!("this {what} belongs to another user")),
             Self::Dependency(detail) => {
                 tracing::error!(%detail, "dependency failure");
                 Problem::new(types::UNAVAILABLE).header(header::RETRY_AFTER, HeaderValue::from_static("1"))
@@ -74,6 +80,10 @@ impl ApiError {
             Self::Store(StoreError::UserNotFound) => Problem::new(types::NOT_FOUND).detail("no such user"),
             Self::Store(StoreError::PostNotFound) => Problem::new(types::NOT_FOUND).detail("no such post"),
             Self::Store(StoreError::HandleTaken) => Problem::new(HANDLE_TAKEN),
+            Self::Store(StoreError::ProfileExists) => {
+                Problem::new(PROFILE_EXISTS).detail("see it with GET /v1/users/me, change it with PATCH /v1/users/me")
+            }
+            Self::Store(StoreError::NotOwner) => Problem::new(NOT_OWNER),
             Self::Store(StoreError::MediaNotFound) => Problem::new(types::NOT_FOUND).detail("no such media"),
             Self::Store(StoreError::MediaInUse) => Problem::new(MEDIA_IN_USE),
             Self::Store(StoreError::Conflict) => Problem::new(types::CONFLICT)

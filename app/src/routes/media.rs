@@ -13,8 +13,8 @@ use axum::{
 use serde::{Deserialize, Serialize};
 
 use super::{
-    acting_user::ActingUser,
     cache_control,
+    caller::Member,
     error::{ApiError, Validator},
     extract::{ApiJson, ApiPath, PathId},
 };
@@ -86,7 +86,7 @@ fn s3_failure(err: impl std::fmt::Display) -> ApiError {
 
 pub async fn create_upload(
     State(state): State<AppState>,
-    ActingUser(owner): ActingUser,
+    Member(owner): Member,
     ApiJson(input): ApiJson<NewUpload>,
 ) -> Result<impl IntoResponse, ApiError> {
     let mut validator = Validator::default();

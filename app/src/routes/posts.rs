@@ -1,5 +1,5 @@
-//! `POST /v1/posts` (idempotent with `Idempotency-Key`), `GET /v1/posts/{id}`, `GET /v1/posts` (global latest),
-//! `GET /v1/users/{id}/posts` (author timeline).
+//! `POST /v1/posts` (idempotent with `Idempotency-Key`), `GET|DELETE /v1/posts/{id}`, `GET /v1/posts` (global
+//! latest), `GET /v1/users/{id}/posts` (author timeline).
 
 use axum::{
     Json,
@@ -10,10 +10,11 @@ use axum::{
 use serde::{Deserialize, Serialize};
 
 use super::{
-    acting_user::ActingUser,
     cache_control,
+    caller::Member,
     error::{ApiError, Validator},
     extract::{ApiJson, PageQuery, PathId},
+    invalidates,
 };
 use kit::problem::FieldError;
 
@@ -69,7 +70,7 @@ impl AppState {
 
 pub async fn create(
     State(state): State<AppState>,
-    ActingUser(author): ActingUser,
+    Member(author): Member,
     ApiJson(input): ApiJson<NewPost>,
 ) -> Result<impl IntoResponse, ApiError> {
     let mut validator = Validator::default();
@@ -77,14 +78,29 @@ pub async fn create(
     let media_id = validator.check("media_id", input.media_id.as_deref().map(MediaId::parse).transpose());
     let (Some(body), Some(media_id)) = (body, media_id) else { return Err(validator.into_error()) };
     let post = state.store.create_post(author, &body, media_id).await.map_err(|err| match err {
-        StoreError::UserNotFound => ApiError::ProfileRequired,
-        StoreError::MediaNotFound => {
-            ApiError::Invalid(vec![FieldError::new("media_id", "no such media among the acting user's uploads")])
-        }
+        StoreError::MediaNotFound => ApiError::Invalid(vec![FieldError::new("media_id", "no such media")]),
+        StoreError::NotOwner => ApiError::NotOwner("media"),
         other => other.into(),
     })?;
     let location = format!("/v1/posts/{}", post.id);
-    Ok((StatusCode::CREATED, cache_control::PRIVATE, [(header::LOCATION, location)], Json(post)))
+    let changed = invalidates(&["/v1/posts".to_owned(), format!("/v1/users/{author}/posts")]);
+    Ok((StatusCode::CREATED, cache_control::PRIVATE, changed, [(header::LOCATION, location)], Json(post)))
+}
+
+/// Deletes the caller's own post: gone from the post, the author's timeline and the latest feed at once.
+pub async fn delete(
+    State(state): State<AppState>,
+    Member(author): Member,
+    id: PathId,
+) -> Result<impl IntoResponse, ApiError> {
+    let id = id.parse(PostId::parse, "post")?;
+    state.store.delete_post(author, id).await.map_err(|err| match err {
+        StoreError::PostNotFound => ApiError::NotFound(format!("no post has the id {id}")),
+        StoreError::NotOwner => ApiError::NotOwner("post"),
+        other => other.into(),
+    })?;
+    let changed = invalidates(&[format!("/v1/posts/{id}"), format!("/v1/users/{author}/posts"), "/v1/posts".into()]);
+    Ok((StatusCode::NO_CONTENT, cache_control::PRIVATE, changed))
 }
 
 pub async fn get(State(state): State<AppState>, id: PathId) -> Result<impl IntoResponse, ApiError> {

@@ -1,4 +1,4 @@
-//! `POST /v1/users`, `GET /v1/users/{id}`.
+//! `POST /v1/users` (the caller creates their own profile), `GET|PATCH /v1/users/me`, `GET /v1/users/{id}`.
 
 use axum::{
     Json,
@@ -6,12 +6,15 @@ use axum::{
     http::{StatusCode, header},
     response::IntoResponse,
 };
+use kit::auth::Identity;
 use serde::Deserialize;
 
 use super::{
     cache_control,
+    caller::Member,
     error::{ApiError, Validator},
     extract::{ApiJson, PathId},
+    invalidates,
 };
 use crate::{
     models::{DisplayName, Handle, UserId},
@@ -26,8 +29,16 @@ pub struct NewUser {
     display_name: String,
 }
 
+/// The fields of a profile its owner may change.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileChange {
+    display_name: String,
+}
+
 pub async fn create(
     State(state): State<AppState>,
+    identity: Identity,
     ApiJson(input): ApiJson<NewUser>,
 ) -> Result<impl IntoResponse, ApiError> {
     let mut validator = Validator::default();
@@ -37,7 +48,7 @@ pub async fn create(
         return Err(validator.into_error());
     };
 
-    let user = state.store.create_user(&handle, &display_name).await.map_err(|err| match err {
+    let user = state.store.create_user(&identity.subject, &handle, &display_name).await.map_err(|err| match err {
         StoreError::HandleTaken => ApiError::HandleTaken(handle.as_str().to_owned()),
         other => other.into(),
     })?;
@@ -49,4 +60,23 @@ pub async fn get(State(state): State<AppState>, id: PathId) -> Result<impl IntoR
     let id = id.parse(UserId::parse, "user")?;
     let user = state.store.get_user(id).await?.ok_or_else(|| ApiError::NotFound(format!("no user has the id {id}")))?;
     Ok((cache_control::PROFILE, Json(user)))
+}
+
+/// The caller's own profile.
+pub async fn me(State(state): State<AppState>, Member(id): Member) -> Result<impl IntoResponse, ApiError> {
+    let user = state.store.get_user(id).await?.ok_or(StoreError::UserNotFound)?;
+    Ok((cache_control::PRIVATE, Json(user)))
+}
+
+pub async fn update_me(
+    State(state): State<AppState>,
+    Member(id): Member,
+    ApiJson(input): ApiJson<ProfileChange>,
+) -> Result<impl IntoResponse, ApiError> {
+    let mut validator = Validator::default();
+    let Some(display_name) = validator.check("display_name", DisplayName::parse(&input.display_name)) else {
+        return Err(validator.into_error());
+    };
+    let user = state.store.rename_user(id, &display_name).await?;
+    Ok((cache_control::PRIVATE, invalidates(&[format!("/v1/users/{id}")]), Json(user)))
 }

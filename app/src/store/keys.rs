@@ -13,6 +13,11 @@ pub fn user(id: UserId) -> Item {
     key(format!("USER#{id}"), "PROFILE")
 }
 
+/// The claim of an identity provider's subject on one profile (one profile per subject).
+pub fn identity(subject: &str) -> Item {
+    key(format!("IDENTITY#{subject}"), "IDENTITY")
+}
+
 pub fn handle(handle: &Handle) -> Item {
     key(format!("HANDLE#{}", handle.as_str()), "HANDLE")
 }
@@ -58,5 +63,6 @@ mod tests {
         assert_eq!(latest_shard(15), "LATEST#15");
         assert_eq!(handle(&Handle::parse("Ada").unwrap())["pk"], s("HANDLE#ada"));
         assert_eq!(user(user_id)["sk"], s("PROFILE"));
+        assert_eq!(identity("abc-123")["pk"], s("IDENTITY#abc-123"));
     }
 }

@@ -21,6 +21,8 @@ pub use media::MediaOutcome;
 pub enum StoreError {
     #[error("the handle is already taken")]
     HandleTaken,
+    #[error("this identity already has a profile")]
+    ProfileExists,
     #[error("no such user")]
     UserNotFound,
     #[error("no such post")]
@@ -29,6 +31,8 @@ pub enum StoreError {
     MediaNotFound,
     #[error("the media is already attached to a post")]
     MediaInUse,
+    #[error("the resource belongs to another user")]
+    NotOwner,
     #[error("a concurrent write changed the item first")]
     Conflict,
     #[error(transparent)]
@@ -42,6 +46,8 @@ pub enum StoreError {
 impl<E, R> From<aws_sdk_dynamodb::error::SdkError<E, R>> for StoreError
 where
     aws_sdk_dynamodb::Error: From<aws_sdk_dynamodb::error::SdkError<E, R>>,
+    E: std::error::Error + 'static,
+    R: std::fmt::Debug,
 {
     fn from(err: aws_sdk_dynamodb::error::SdkError<E, R>) -> Self {
         Self::Dynamo(err.into())

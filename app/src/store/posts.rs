@@ -1,8 +1,9 @@
 //! Posts: the post item (also projected into its author's timeline by GSI1) and its copy in one shard of the
-//! global latest index, written together in one transaction that also checks the author exists and, for a post
-//! with an image, claims the media item for it.
+//! global latest index, written together in one transaction that, for a post with an image, also claims the
+//! media item for it; deleted together in one transaction that releases the image again. The author's profile
+//! exists: every write's caller was resolved to a profile first (`routes::caller`).
 
-use kit::dynamo::{Expr, Item, Transaction, s, transact_write, tx_check, tx_put, tx_update};
+use kit::dynamo::{Expr, Item, Transaction, s, transact_write, tx_delete, tx_put, tx_update};
 
 use super::{Store, StoreError, keys, latest_index};
 use crate::models::{Media, MediaId, Post, PostBody, PostId, UserId};
@@ -33,7 +34,7 @@ impl Store {
             Some(id) => {
                 let media: Media = self.get(keys::media(id), true).await?.ok_or(StoreError::MediaNotFound)?;
                 if media.owner_id != author {
-                    return Err(StoreError::MediaNotFound);
+                    return Err(StoreError::NotOwner);
                 }
                 if media.post_id.is_some() {
                     return Err(StoreError::MediaInUse);
@@ -61,7 +62,6 @@ impl Store {
         let mut request = self
             .db
             .transact_write_items()
-            .transact_items(tx_check(self.table(), keys::user(author), "attribute_exists(pk)", Expr::new()))
             .transact_items(tx_put(self.table(), item, Some("attribute_not_exists(pk)"), Expr::new()))
             .transact_items(tx_put(self.table(), latest, None, Expr::new()));
         if let Some(media) = &media {
@@ -79,9 +79,42 @@ impl Store {
         }
         match transact_write(request).await? {
             Transaction::Committed => Ok(post),
-            outcome if outcome.failed_at(0) => Err(StoreError::UserNotFound),
-            outcome if outcome.failed_at(3) => Err(StoreError::Conflict),
+            outcome if outcome.failed_at(2) => Err(StoreError::Conflict),
             _ => Err(StoreError::Inconsistent("a freshly generated post id already exists")),
+        }
+    }
+
+    /// Deletes `author`'s post `id`: the post (and with it its timeline entry, a GSI projection), its latest-index
+    /// entry, and its claim on an attached image. Returns the post as it was.
+    pub async fn delete_post(&self, author: UserId, id: PostId) -> Result<Post, StoreError> {
+        let post: Post = self.get(keys::post(id), true).await?.ok_or(StoreError::PostNotFound)?;
+        if post.author_id != author {
+            return Err(StoreError::NotOwner);
+        }
+        let mut request = self
+            .db
+            .transact_write_items()
+            .transact_items(tx_delete(self.table(), keys::post(id), Some("attribute_exists(pk)"), Expr::new()))
+            .transact_items(tx_delete(
+                self.table(),
+                latest_index::entry_key(id, self.latest_shards),
+                None,
+                Expr::new(),
+            ));
+        if let Some(media) = &post.media {
+            request = request.transact_items(tx_update(
+                self.table(),
+                keys::media(media.id),
+                "REMOVE post_id",
+                Some("post_id = :post"),
+                Expr::new().value(":post", s(id.to_string())),
+            ));
+        }
+        match transact_write(request).await? {
+            Transaction::Committed => Ok(post),
+            // Deleted by a concurrent request, or the image was released meanwhile: nothing left to delete.
+            outcome if outcome.failed_at(0) => Err(StoreError::PostNotFound),
+            _ => Err(StoreError::Conflict),
         }
     }
 

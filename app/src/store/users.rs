@@ -1,4 +1,6 @@
-//! Users: a profile item plus a handle claim, written in one transaction so a handle is unique.
+//! Users: a profile item, a handle claim (a handle is unique) and an identity claim (one profile per subject of
+//! the identity provider), written in one transaction. The identity claim maps a verified token's subject to
+//! the user id every write acts as.
 
 use kit::dynamo::{Expr, Item, Transaction, s, transact_write, tx_put};
 
@@ -6,7 +8,13 @@ use super::{Store, StoreError, keys};
 use crate::models::{DisplayName, Handle, User, UserId};
 
 impl Store {
-    pub async fn create_user(&self, handle: &Handle, display_name: &DisplayName) -> Result<User, StoreError> {
+    /// Creates the profile of the identity `subject`.
+    pub async fn create_user(
+        &self,
+        subject: &str,
+        handle: &Handle,
+        display_name: &DisplayName,
+    ) -> Result<User, StoreError> {
         let id = UserId::generate();
         let user = User {
             id,
@@ -20,22 +28,66 @@ impl Store {
         let mut claim = keys::handle(handle);
         claim.insert("user_id".into(), s(id.to_string()));
         claim.insert("entity".into(), s("handle"));
+        let mut identity = keys::identity(subject);
+        identity.insert("user_id".into(), s(id.to_string()));
+        identity.insert("entity".into(), s("identity"));
 
         let not_exists = Some("attribute_not_exists(pk)");
         let request = self
             .db
             .transact_write_items()
             .transact_items(tx_put(self.table(), profile, not_exists, Expr::new()))
-            .transact_items(tx_put(self.table(), claim, not_exists, Expr::new()));
+            .transact_items(tx_put(self.table(), claim, not_exists, Expr::new()))
+            .transact_items(tx_put(self.table(), identity, not_exists, Expr::new()));
         match transact_write(request).await? {
             Transaction::Committed => Ok(user),
+            outcome if outcome.failed_at(2) => Err(StoreError::ProfileExists),
             outcome if outcome.failed_at(1) => Err(StoreError::HandleTaken),
             _ => Err(StoreError::Inconsistent("a freshly generated user id already exists")),
         }
     }
 
     pub async fn get_user(&self, id: UserId) -> Result<Option<User>, StoreError> {
-        let output = self.db.get_item().table_name(self.table()).set_key(Some(keys::user(id))).send().await?;
-        Ok(output.item.map(serde_dynamo::from_item).transpose()?)
+        self.get(keys::user(id), false).await
+    }
+
+    /// The user whose profile the identity `subject` created, if it did. Strongly consistent: a client that
+    /// has just created its profile can write at once.
+    pub async fn user_of(&self, subject: &str) -> Result<Option<UserId>, StoreError> {
+        let output = self
+            .db
+            .get_item()
+            .table_name(self.table())
+            .set_key(Some(keys::identity(subject)))
+            .projection_expression("user_id")
+            .consistent_read(true)
+            .send()
+            .await?;
+        let user_id = output.item.as_ref().and_then(|item| item.get("user_id")).and_then(|v| v.as_s().ok());
+        user_id
+            .map(|id| UserId::parse(id).map_err(|_| StoreError::Inconsistent("an identity claim names no user id")))
+            .transpose()
+    }
+
+    /// Changes a user's display name; returns the profile as it now is.
+    pub async fn rename_user(&self, id: UserId, display_name: &DisplayName) -> Result<User, StoreError> {
+        let output = self
+            .db
+            .update_item()
+            .table_name(self.table())
+            .set_key(Some(keys::user(id)))
+            .update_expression("SET display_name = :name")
+            .condition_expression("attribute_exists(pk)")
+            .expression_attribute_values(":name", s(display_name.as_str()))
+            .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
+            .send()
+            .await;
+        match output {
+            Ok(output) => Ok(serde_dynamo::from_item(output.attributes.unwrap_or_default())?),
+            Err(err) if err.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
+                Err(StoreError::UserNotFound)
+            }
+            Err(err) => Err(err.into()),
+        }
     }
 }

@@ -35,12 +35,12 @@ fn assert_newest_first(posts: &[Value]) {
 #[tokio::test]
 async fn author_timeline_pages_newest_first_with_cursors() {
     let app = TestApp::new().await;
-    let author = app.create_user().await["id"].as_str().unwrap().to_owned();
+    let author = app.user().await;
     let mut created = Vec::new();
     for i in 0..7 {
         created.push(app.create_post(&author, &format!("post {i}")).await);
     }
-    let pages = walk(&app, &format!("/v1/users/{author}/posts?limit=3"), 10).await;
+    let pages = walk(&app, &format!("/v1/users/{}/posts?limit=3", author.id), 10).await;
     assert_eq!(pages.iter().map(Vec::len).collect::<Vec<_>>(), [3, 3, 1]);
     let all: Vec<Value> = pages.concat();
     assert_newest_first(&all);
@@ -52,8 +52,8 @@ async fn author_timeline_pages_newest_first_with_cursors() {
 #[tokio::test]
 async fn author_without_posts_has_an_empty_timeline_and_unknown_author_is_404() {
     let app = TestApp::new().await;
-    let author = app.create_user().await["id"].as_str().unwrap().to_owned();
-    let response = app.get(&format!("/v1/users/{author}/posts")).await;
+    let author = app.user().await;
+    let response = app.get(&format!("/v1/users/{}/posts", author.id)).await;
     assert_eq!(response.json(), serde_json::json!({"items": []}));
     app.get(&format!("/v1/users/{}/posts", ulid::Ulid::generate())).await.assert_problem(404, "not-found");
 }
@@ -61,7 +61,7 @@ async fn author_without_posts_has_an_empty_timeline_and_unknown_author_is_404() 
 #[tokio::test]
 async fn global_latest_merges_every_shard_newest_first() {
     let app = TestApp::new().await;
-    let author = app.create_user().await["id"].as_str().unwrap().to_owned();
+    let author = app.user().await;
     let mut mine = Vec::new();
     for i in 0..20 {
         mine.push(app.create_post(&author, &format!("latest {i}")).await["id"].as_str().unwrap().to_owned());
@@ -84,21 +84,21 @@ async fn global_latest_merges_every_shard_newest_first() {
 #[tokio::test]
 async fn cursors_are_bound_to_their_list_and_tamper_evident() {
     let app = TestApp::new().await;
-    let a = app.create_user().await["id"].as_str().unwrap().to_owned();
-    let b = app.create_user().await["id"].as_str().unwrap().to_owned();
+    let a = app.user().await;
+    let b = app.user().await;
     for i in 0..3 {
         app.create_post(&a, &format!("a{i}")).await;
     }
-    let page = app.get(&format!("/v1/users/{a}/posts?limit=1")).await.json();
+    let page = app.get(&format!("/v1/users/{}/posts?limit=1", a.id)).await.json();
     let cursor = page["next_cursor"].as_str().unwrap().to_owned();
 
-    app.get(&format!("/v1/users/{b}/posts?cursor={cursor}")).await.assert_problem(400, "invalid-cursor");
+    app.get(&format!("/v1/users/{}/posts?cursor={cursor}", b.id)).await.assert_problem(400, "invalid-cursor");
     app.get(&format!("/v1/posts?cursor={cursor}")).await.assert_problem(400, "invalid-cursor");
     let mut tampered = cursor.clone().into_bytes();
     let last = tampered.len() - 3;
     tampered[last] = if tampered[last] == b'A' { b'B' } else { b'A' };
     let tampered = String::from_utf8(tampered).unwrap();
-    app.get(&format!("/v1/users/{a}/posts?cursor={tampered}")).await.assert_problem(400, "invalid-cursor");
+    app.get(&format!("/v1/users/{}/posts?cursor={tampered}", a.id)).await.assert_problem(400, "invalid-cursor");
     app.get("/v1/posts?cursor=bm90LWEtY3Vyc29y").await.assert_problem(400, "invalid-cursor");
     app.get("/v1/posts?cursor=%%%").await.assert_problem(400, "invalid-cursor");
 }

@@ -2,7 +2,8 @@ use axum::{
     body::Body,
     http::{Method, Request, StatusCode},
 };
-use stampede_tests::TestApp;
+use kit::config::Secret;
+use stampede_tests::{TestApp, TestUser};
 
 #[tokio::test]
 async fn unknown_route_is_a_404_problem() {
@@ -22,34 +23,40 @@ async fn wrong_method_is_a_405_problem_with_allow() {
     assert!(allow.contains("GET") && allow.contains("POST"), "{allow}");
 }
 
+/// A POST /v1/users request from a caller with a valid token.
+fn new_user_request(content_type: &str, body: impl Into<Body>) -> Request<Body> {
+    let caller = TestUser::stranger();
+    Request::post("/v1/users")
+        .header("content-type", content_type)
+        .header("authorization", &caller.authorization)
+        .body(body.into())
+        .unwrap()
+}
+
 #[tokio::test]
 async fn malformed_json_is_a_400_problem() {
     let app = TestApp::new().await;
-    let request =
-        Request::post("/v1/users").header("content-type", "application/json").body(Body::from("{\"handle\":")).unwrap();
-    app.send(request).await.assert_problem(400, "malformed-json");
+    app.send(new_user_request("application/json", "{\"handle\":")).await.assert_problem(400, "malformed-json");
 }
 
 #[tokio::test]
 async fn non_json_content_type_is_a_415_problem() {
     let app = TestApp::new().await;
-    let request = Request::post("/v1/users").header("content-type", "text/plain").body(Body::from("hi")).unwrap();
-    app.send(request).await.assert_problem(415, "unsupported-media-type");
+    app.send(new_user_request("text/plain", "hi")).await.assert_problem(415, "unsupported-media-type");
 }
 
 #[tokio::test]
 async fn oversized_body_is_a_413_problem() {
     let app = TestApp::new().await;
     let huge = format!("{{\"handle\":\"{}\",\"display_name\":\"x\"}}", "a".repeat(app.state.config.max_body_bytes));
-    let request = Request::post("/v1/users").header("content-type", "application/json").body(Body::from(huge)).unwrap();
-    app.send(request).await.assert_problem(413, "payload-too-large");
+    app.send(new_user_request("application/json", huge)).await.assert_problem(413, "payload-too-large");
 }
 
 #[tokio::test]
 async fn head_is_served_for_get_routes() {
     let app = TestApp::new().await;
-    let user = app.create_user().await;
-    let response = app.call(Method::HEAD, &format!("/v1/users/{}", user["id"].as_str().unwrap()), &[], None).await;
+    let user = app.user().await;
+    let response = app.call(Method::HEAD, &format!("/v1/users/{}", user.id), &[], None).await;
     assert_eq!(response.status, StatusCode::OK);
     assert!(response.body.is_empty());
 }
@@ -57,7 +64,7 @@ async fn head_is_served_for_get_routes() {
 #[tokio::test]
 async fn with_an_edge_secret_only_requests_carrying_it_are_answered() {
     const SECRET: &str = "edge-secret-for-this-test-0123456789";
-    let app = TestApp::with_config(|config| config.edge_secret = Some(SECRET.parse().unwrap())).await;
+    let app = TestApp::with_config(|config| config.edge_secret = Some(SECRET.parse::<Secret>().unwrap().into())).await;
     let problem = app.get("/v1/posts").await.assert_problem(403, "forbidden");
     assert_eq!(problem["detail"], "this API only answers requests that come through its edge");
     let forged =

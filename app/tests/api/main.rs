@@ -1,8 +1,8 @@
 //! Black-box tests of `app::router` (tower oneshot, no server) against the local AWS emulator.
 //! Every test creates its own users and posts, so tests run in parallel on one table.
 
+mod auth;
 mod feeds;
-mod hot_key;
 mod http_errors;
 mod idempotency;
 mod like_rollup;

@@ -8,7 +8,7 @@ use std::{
 use axum::http::{Method, StatusCode};
 use image::{DynamicImage, ImageBuffer, ImageFormat, Rgb};
 use serde_json::{Value, json};
-use stampede_tests::{TestApp, bucket_notifying_queue};
+use stampede_tests::{TestApp, TestUser, bucket_notifying_queue};
 
 fn jpeg(width: u32, height: u32) -> Vec<u8> {
     let image = ImageBuffer::from_fn(width, height, |x, y| Rgb([(x / 4 % 256) as u8, (y / 4 % 256) as u8, 90]));
@@ -18,10 +18,9 @@ fn jpeg(width: u32, height: u32) -> Vec<u8> {
 }
 
 /// Asks for an upload as `owner` and PUTs `bytes` to the presigned URL exactly as a client would.
-async fn upload(app: &TestApp, owner: &str, content_type: &str, bytes: Vec<u8>) -> Value {
-    let response = app
-        .call(Method::POST, "/v1/media/uploads", &[("x-user-id", owner)], Some(json!({"content_type": content_type})))
-        .await;
+async fn upload(app: &TestApp, owner: &TestUser, content_type: &str, bytes: Vec<u8>) -> Value {
+    let response =
+        app.call(Method::POST, "/v1/media/uploads", &[owner.auth()], Some(json!({"content_type": content_type}))).await;
     assert_eq!(response.status, StatusCode::CREATED, "{:?}", response.body);
     let created = response.json();
     assert_eq!(created["media"]["status"], "pending");
@@ -58,7 +57,7 @@ fn dimensions(bytes: &[u8]) -> (u32, u32) {
 async fn a_jpeg_upload_gets_two_thumbnails_through_the_stacks_bucket_notification() {
     let app = TestApp::new().await;
     let media_queue = std::env::var("MEDIA_QUEUE_URL").expect("the stack's media queue (scripts/test sets it)");
-    let owner = app.create_user().await["id"].as_str().unwrap().to_owned();
+    let owner = app.user().await;
     let media = upload(&app, &owner, "image/jpeg", jpeg(1024, 768)).await;
     let id = media["id"].as_str().unwrap();
 
@@ -95,13 +94,12 @@ async fn a_post_made_before_processing_shows_its_image_once_ready() {
     let (s3, sqs) = (app::state::s3_client(&sdk), aws_sdk_sqs::Client::new(&sdk));
     let (bucket, queue, _) = bucket_notifying_queue(&s3, &sqs).await;
     let app = TestApp::with_config(|c| c.media_bucket = bucket).await;
-    let owner = app.create_user().await["id"].as_str().unwrap().to_owned();
+    let owner = app.user().await;
     let media = upload(&app, &owner, "image/png", png(300, 600)).await;
     let id = media["id"].as_str().unwrap();
 
-    let created = app
-        .call(Method::POST, "/v1/posts", &[("x-user-id", &owner)], Some(json!({"body": "look", "media_id": id})))
-        .await;
+    let created =
+        app.call(Method::POST, "/v1/posts", &[owner.auth()], Some(json!({"body": "look", "media_id": id}))).await;
     assert_eq!(created.status, StatusCode::CREATED, "{:?}", created.body);
     assert_eq!(created.json()["media"], json!({"id": id, "status": "pending", "thumbnails": []}));
     let post_path = created.header("location").to_owned();
@@ -115,15 +113,17 @@ async fn a_post_made_before_processing_shows_its_image_once_ready() {
     );
 
     // One post per image; and only its owner may attach it.
-    let again = app
-        .call(Method::POST, "/v1/posts", &[("x-user-id", &owner)], Some(json!({"body": "again", "media_id": id})))
-        .await;
+    let again =
+        app.call(Method::POST, "/v1/posts", &[owner.auth()], Some(json!({"body": "again", "media_id": id}))).await;
     again.assert_problem(409, "media-in-use");
-    let stranger = app.create_user().await["id"].as_str().unwrap().to_owned();
-    let stolen = app
-        .call(Method::POST, "/v1/posts", &[("x-user-id", &stranger)], Some(json!({"body": "mine", "media_id": id})))
-        .await;
-    assert_eq!(stolen.assert_problem(422, "validation")["errors"][0]["field"], "media_id");
+    let other = app.user().await;
+    let mine = upload(&app, &owner, "image/png", png(20, 20)).await;
+    let body = json!({"body": "mine", "media_id": mine["id"]});
+    let stolen = app.call(Method::POST, "/v1/posts", &[other.auth()], Some(body)).await;
+    assert_eq!(stolen.assert_problem(403, "not-owner")["detail"], "this media belongs to another user");
+    assert_eq!(app.get(&format!("/v1/users/{}/posts", other.id)).await.json()["items"], json!([]), "nothing written");
+    let unattached = app.get(&format!("/v1/media/{}", mine["id"].as_str().unwrap())).await.json();
+    assert!(unattached.get("post_id").is_none(), "{unattached}");
 }
 
 #[tokio::test]
@@ -136,7 +136,7 @@ async fn undecodable_and_oversized_uploads_fail_permanently_with_a_reason() {
         c.max_upload_bytes = 20_000;
     })
     .await;
-    let owner = app.create_user().await["id"].as_str().unwrap().to_owned();
+    let owner = app.user().await;
 
     let garbage = upload(&app, &owner, "image/jpeg", b"this is not an image at all".to_vec()).await;
     let failed = processed(&app, &queue, garbage["id"].as_str().unwrap()).await;
@@ -159,16 +159,17 @@ async fn undecodable_and_oversized_uploads_fail_permanently_with_a_reason() {
 }
 
 #[tokio::test]
-async fn uploads_need_a_user_and_an_image_type() {
+async fn uploads_need_a_token_a_profile_and_an_image_type() {
     let app = TestApp::new().await;
-    let owner = app.create_user().await["id"].as_str().unwrap().to_owned();
-    let response = app
-        .call(Method::POST, "/v1/media/uploads", &[("x-user-id", &owner)], Some(json!({"content_type": "image/gif"})))
-        .await;
+    let owner = app.user().await;
+    let gif = Some(json!({"content_type": "image/gif"}));
+    let response = app.call(Method::POST, "/v1/media/uploads", &[owner.auth()], gif).await;
     assert_eq!(response.assert_problem(422, "validation")["errors"][0]["field"], "content_type");
-    app.call(Method::POST, "/v1/media/uploads", &[], Some(json!({"content_type": "image/png"})))
-        .await
-        .assert_problem(401, "unauthenticated");
+    let png = || Some(json!({"content_type": "image/png"}));
+    app.call(Method::POST, "/v1/media/uploads", &[], png()).await.assert_problem(401, "unauthenticated");
+    let stranger = TestUser::stranger();
+    let refused = app.call(Method::POST, "/v1/media/uploads", &[stranger.auth()], png()).await;
+    refused.assert_problem(403, "profile-required");
     app.get(&format!("/v1/media/{}", ulid::Ulid::generate())).await.assert_problem(404, "not-found");
     app.get(&format!("/v1/media/{}/thumbnails/128", ulid::Ulid::generate())).await.assert_problem(404, "not-found");
 }

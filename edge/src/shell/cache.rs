@@ -21,28 +21,33 @@ thread_local! {
     static REFRESHING: RefCell<HashSet<String>> = RefCell::new(HashSet::new());
 }
 
-/// Answers a cacheable request: from the cache when fresh or stale, from upstream (then stored) otherwise.
-pub async fn serve(exchange: Exchange, config: Config, ctx: &Context) -> Result<Response> {
+/// The cached answer to a cacheable request, when there is a fresh one (HIT) or a stale one (STALE, refreshed in
+/// the background).
+pub async fn lookup(exchange: &Exchange, config: &Config, ctx: &Context) -> Result<Option<Response>> {
     let head = exchange.method == "HEAD";
     let key = cache_key::normalize(&exchange.url);
-    if let Some(stored) = Cache::default().get(key.as_str(), true).await? {
-        let stored = Fetched::read(stored, None).await?;
-        if let Some((stored_at, freshness)) = metadata(&stored) {
-            let now = now_ms();
-            let age = Some(cache_policy::age_s(stored_at, now));
-            match cache_policy::state(stored_at, now, freshness) {
-                State::Fresh => return stored.into_response("HIT", age, head),
-                State::Stale => {
-                    if REFRESHING.with(|r| r.borrow_mut().insert(key.clone())) {
-                        ctx.wait_until(refresh(key, exchange, config));
-                    }
-                    return stored.into_response("STALE", age, head);
-                }
-                State::Expired => {}
+    let Some(stored) = Cache::default().get(key.as_str(), true).await? else { return Ok(None) };
+    let stored = Fetched::read(stored, None).await?;
+    let Some((stored_at, freshness)) = metadata(&stored) else { return Ok(None) };
+    let now = now_ms();
+    let age = Some(cache_policy::age_s(stored_at, now));
+    match cache_policy::state(stored_at, now, freshness) {
+        State::Fresh => stored.into_response("HIT", age, head).map(Some),
+        State::Stale => {
+            if REFRESHING.with(|r| r.borrow_mut().insert(key.clone())) {
+                ctx.wait_until(refresh(key, exchange.clone(), config.clone()));
             }
+            stored.into_response("STALE", age, head).map(Some)
         }
+        State::Expired => Ok(None),
     }
-    let fetched = proxy::send(&exchange, &config).await;
+}
+
+/// Answers a cacheable request the cache could not: from upstream, storing the answer when it may be stored.
+pub async fn fill(exchange: Exchange, config: &Config, ctx: &Context) -> Result<Response> {
+    let head = exchange.method == "HEAD";
+    let key = cache_key::normalize(&exchange.url);
+    let fetched = proxy::send(&exchange, config).await;
     if let Some(entry) = entry(&fetched)? {
         ctx.wait_until(async move {
             if let Err(err) = Cache::default().put(key.as_str(), entry).await {

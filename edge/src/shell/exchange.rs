@@ -79,7 +79,7 @@ pub fn problem(document: &problem::Problem, extra: &[(&str, &str)]) -> Result<Re
     for (name, value) in extra {
         headers.set(name, value)?;
     }
-    Ok(Response::from_bytes(document.to_json().into_bytes())?.with_status(document.status).with_headers(headers))
+    Ok(Response::from_bytes(document.to_json().into_bytes())?.with_status(document.status()).with_headers(headers))
 }
 
 /// An upstream (or cached) response held in memory.
@@ -104,7 +104,7 @@ impl Fetched {
     /// The edge's own problem response when no upstream answered.
     pub fn problem(document: &problem::Problem) -> Self {
         Self {
-            status: document.status,
+            status: document.status(),
             headers: vec![
                 ("content-type".into(), problem::CONTENT_TYPE.into()),
                 ("cache-control".into(), "private, no-store".into()),
@@ -116,6 +116,12 @@ impl Fetched {
 
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
+    }
+
+    /// Removes the header `name` and returns its value: for headers meant for the edge, not the client.
+    pub fn take_header(&mut self, name: &str) -> Option<String> {
+        let index = self.headers.iter().position(|(n, _)| n == name)?;
+        Some(self.headers.remove(index).1)
     }
 
     /// The response to send: `x-cache`, `x-upstream`, `Age` (for cached entries); no body for HEAD; none of

@@ -1,6 +1,7 @@
-//! Rate limits with Cloudflare's rate-limiting binding: per client IP on everything, and stricter per IP and per
-//! user on writes. The binding counts per Cloudflare location and approximately (it is eventually consistent
-//! within a location and independent across locations): a limit, not an exact quota.
+//! Rate limits with Cloudflare's rate-limiting binding: per client address on everything the cache does not
+//! answer, stricter per address on writes, and per verified user on writes. The binding counts per Cloudflare
+//! location and approximately (eventually consistent within a location, independent across locations): a
+//! limit, not an exact quota.
 
 use worker::{Env, Response, Result};
 
@@ -12,20 +13,27 @@ const PER_IP: &str = "LIMIT_IP";
 const WRITES_PER_IP: &str = "LIMIT_WRITE_IP";
 const WRITES_PER_USER: &str = "LIMIT_WRITE_USER";
 
-/// A 429 if any limit that applies is exceeded.
-pub async fn check(env: &Env, config: &Config, method: &str, ip: &str, user: Option<&str>) -> Result<Option<Response>> {
-    let mut checks = vec![(PER_IP, client::ip_key(ip), "IP address")];
-    if client::is_write(method) {
-        checks.push((WRITES_PER_IP, client::ip_key(ip), "IP address"));
-        if let Some(user) = user {
-            checks.push((WRITES_PER_USER, client::user_key(user), "user"));
-        }
+/// A 429 if the client address (by its /64 for IPv6) is over its budget for `method`.
+pub async fn per_ip(env: &Env, config: &Config, method: &str, ip: &str) -> Result<Option<Response>> {
+    let key = client::ip_key(ip);
+    if !env.rate_limiter(PER_IP)?.limit(key.clone()).await?.success {
+        return refused(config, "IP address").map(Some);
     }
-    for (binding, key, scope) in checks {
-        if !env.rate_limiter(binding)?.limit(key).await?.success {
-            let retry_after = config.rate_limit_period_s.to_string();
-            return Ok(Some(problem(&documents::rate_limited(scope), &[("retry-after", &retry_after)])?));
-        }
+    if client::is_write(method) && !env.rate_limiter(WRITES_PER_IP)?.limit(key).await?.success {
+        return refused(config, "IP address").map(Some);
     }
     Ok(None)
+}
+
+/// A 429 if the verified `subject` is over its write budget.
+pub async fn per_user(env: &Env, config: &Config, subject: &str) -> Result<Option<Response>> {
+    if env.rate_limiter(WRITES_PER_USER)?.limit(client::user_key(subject)).await?.success {
+        return Ok(None);
+    }
+    refused(config, "user").map(Some)
+}
+
+fn refused(config: &Config, scope: &str) -> Result<Response> {
+    let retry_after = config.rate_limit_period_s.to_string();
+    problem(&documents::rate_limited(scope), &[("retry-after", &retry_after)])
 }

@@ -1,15 +1,20 @@
-//! The Workers runtime binding: one `fetch` handler that applies the policy modules. Order: rate limits →
-//! body limit → cache (GET/HEAD without credentials) or proxy → invalidation after writes → security headers.
+//! The Workers runtime binding: one `fetch` handler that applies the policy modules. Order: public reads are
+//! answered from the cache when it can (no limit spent); everything else spends the per-IP budgets, a write's
+//! bearer token is verified and spends its user's budget, the body limit applies, then the upstream answers
+//! and the cached reads a successful write changed (the API's `x-invalidates`) are deleted.
 
 mod cache;
 mod exchange;
+mod identity;
 mod limits;
 mod proxy;
 
+use stampede_contract::headers;
 use worker::{Context, Env, Request, Response, Result, event};
 
-use crate::{cache_policy, client, config::Config, invalidation, problem, security_headers};
+use crate::{cache_policy, client, config::Config, problem, security_headers};
 use exchange::Exchange;
+use identity::Caller;
 
 #[event(fetch)]
 async fn fetch(request: Request, env: Env, ctx: Context) -> Result<Response> {
@@ -22,7 +27,7 @@ async fn fetch(request: Request, env: Env, ctx: Context) -> Result<Response> {
                 exchange::problem(&problem::bad_gateway("the edge could not complete the request"), &[])?
             }
         },
-        Err(err) => exchange::problem(&problem::bad_gateway(format!("the edge is misconfigured: {err}")), &[])?,
+        Err(err) => exchange::problem(&problem::misconfigured(format!("the edge is misconfigured: {err}")), &[])?,
     };
     secure(response)
 }
@@ -31,24 +36,50 @@ async fn handle(mut request: Request, env: &Env, ctx: &Context, config: Config) 
     let method = request.method().to_string();
     let headers = request.headers();
     let ip = client::ip(headers.get("cf-connecting-ip")?.as_deref());
-    let user = client::user(headers.get("x-user-id")?.as_deref());
-    let has_credentials = (headers.has("authorization")?, headers.has("cookie")?);
-    if let Some(refused) = limits::check(env, &config, &method, &ip, user.as_deref()).await? {
+    let authorization = headers.get("authorization")?;
+    let has_cookie = headers.has("cookie")?;
+
+    if cache_policy::lookup(&method, authorization.is_some(), has_cookie).is_ok() {
+        let exchange = Exchange::new(&request, method, None, ip)?;
+        if let Some(cached) = cache::lookup(&exchange, &config, ctx).await? {
+            return Ok(cached);
+        }
+        if let Some(refused) = limits::per_ip(env, &config, &exchange.method, &exchange.client_ip).await? {
+            return Ok(refused);
+        }
+        return cache::fill(exchange, &config, ctx).await;
+    }
+
+    if let Some(refused) = limits::per_ip(env, &config, &method, &ip).await? {
         return Ok(refused);
+    }
+    if let (true, Some(authorization)) = (client::is_write(&method), &authorization) {
+        match identity::verify(authorization, &config.auth).await? {
+            Caller::Verified(subject) => {
+                if let Some(refused) = limits::per_user(env, &config, &subject).await? {
+                    return Ok(refused);
+                }
+            }
+            Caller::Refused(reason) => {
+                let challenge = problem::invalid_token_challenge(reason);
+                return exchange::problem(&problem::invalid_token(reason), &[("www-authenticate", &challenge)]);
+            }
+            Caller::KeysUnavailable => {
+                let document = problem::unavailable("the identity provider's keys could not be fetched; retry shortly");
+                return exchange::problem(&document, &[("retry-after", "5")]);
+            }
+        }
     }
     let body = match exchange::read_body(&mut request, &method, config.max_body_bytes).await? {
         Ok(body) => body,
         Err(too_large) => return Ok(too_large),
     };
     let exchange = Exchange::new(&request, method, body, ip)?;
-
-    if cache_policy::lookup(&exchange.method, has_credentials.0, has_credentials.1).is_ok() {
-        return cache::serve(exchange, config, ctx).await;
-    }
-    let fetched = proxy::send(&exchange, &config).await;
-    if (200..300).contains(&fetched.status) {
-        for path in invalidation::affected_paths(&exchange.method, exchange.url.path(), user.as_deref()) {
-            cache::invalidate(&exchange.url, &path).await;
+    let mut fetched = proxy::send(&exchange, &config).await;
+    let invalidates = fetched.take_header(headers::INVALIDATES);
+    if let (true, Some(paths)) = ((200..300).contains(&fetched.status), invalidates) {
+        for path in headers::invalidated_paths(&paths) {
+            cache::invalidate(&exchange.url, path).await;
         }
     }
     fetched.into_response("BYPASS", None, false)

@@ -5,6 +5,6 @@
 #[tokio::main]
 async fn main() -> Result<(), lambda_http::Error> {
     kit::telemetry::init();
-    let state = app::AppState::from_env().await?;
+    let state = app::AppState::serving_from_env().await?;
     lambda_http::run(app::router(state)).await
 }

@@ -4,6 +4,7 @@
 
 use lambda_http::{Adapter, Context, LambdaEvent, request::LambdaRequest};
 use serde_json::{Value, json};
+use stampede_tests::TestUser;
 use tower::ServiceExt;
 
 /// Invokes the api function's handler with `event` and returns the response JSON sent back to AWS.
@@ -27,9 +28,12 @@ fn body_json(response: &Value) -> Value {
     serde_json::from_str(response["body"].as_str().expect("a text body")).unwrap()
 }
 
-async fn create_user_via_api_gateway() -> Value {
+/// Creates a profile for a new identity through an API Gateway event; returns the profile and the identity.
+async fn create_user_via_api_gateway() -> (Value, TestUser) {
+    let caller = TestUser::stranger();
     let handle = stampede_tests::unique_handle("apigw");
-    let response = invoke(event(include_str!("events/apigw_v2_create_user.json"), &[("HANDLE", &handle)])).await;
+    let replacements = [("HANDLE", handle.as_str()), ("AUTHORIZATION", &caller.authorization)];
+    let response = invoke(event(include_str!("events/apigw_v2_create_user.json"), &replacements)).await;
     assert_eq!(response["statusCode"], 201, "{response}");
     assert_eq!(response["isBase64Encoded"], false);
     assert_eq!(response["headers"]["content-type"], "application/json");
@@ -37,18 +41,18 @@ async fn create_user_via_api_gateway() -> Value {
     let user = body_json(&response);
     assert_eq!(user["handle"], handle);
     assert_eq!(response["headers"]["location"], format!("/v1/users/{}", user["id"].as_str().unwrap()));
-    user
+    (user, caller)
 }
 
 #[tokio::test]
 async fn api_gateway_v2_post_creates_a_user() {
-    let user = create_user_via_api_gateway().await;
+    let (user, _) = create_user_via_api_gateway().await;
     assert_eq!(user["display_name"], "From API Gateway");
 }
 
 #[tokio::test]
 async fn function_url_get_returns_cacheable_json() {
-    let user = create_user_via_api_gateway().await;
+    let (user, _) = create_user_via_api_gateway().await;
     let path = format!("/v1/users/{}", user["id"].as_str().unwrap());
     let response = invoke(event(include_str!("events/function_url_get.json"), &[("PATH", &path)])).await;
     assert_eq!(response["statusCode"], 200, "{response}");
@@ -58,7 +62,7 @@ async fn function_url_get_returns_cacheable_json() {
 
 #[tokio::test]
 async fn function_url_query_string_reaches_the_router() {
-    let user = create_user_via_api_gateway().await;
+    let (user, _) = create_user_via_api_gateway().await;
     let path = format!("/v1/users/{}/posts", user["id"].as_str().unwrap());
     let response = invoke(event(include_str!("events/function_url_get.json"), &[("PATH", &path)])).await;
     assert_eq!(response["statusCode"], 200, "{response}");
@@ -68,10 +72,11 @@ async fn function_url_query_string_reaches_the_router() {
 #[tokio::test]
 async fn function_url_base64_body_and_idempotent_retry() {
     use base64::{Engine, engine::general_purpose::STANDARD};
-    let user = create_user_via_api_gateway().await;
+    let (_, author) = create_user_via_api_gateway().await;
     let body = STANDARD.encode(r#"{"body":"sent through a Function URL"}"#);
     let key = ulid::Ulid::generate().to_string();
-    let replacements = [("USER_ID", user["id"].as_str().unwrap()), ("IDEMPOTENCY_KEY", &key), ("BODY_BASE64", &body)];
+    let replacements =
+        [("AUTHORIZATION", author.authorization.as_str()), ("IDEMPOTENCY_KEY", &key), ("BODY_BASE64", &body)];
     let first = invoke(event(include_str!("events/function_url_post_base64.json"), &replacements)).await;
     assert_eq!(first["statusCode"], 201, "{first}");
     assert_eq!(body_json(&first)["body"], "sent through a Function URL");
@@ -88,7 +93,9 @@ async fn errors_are_problem_json_through_lambda() {
     assert_eq!(missing["headers"]["content-type"], "application/problem+json");
     assert_eq!(body_json(&missing)["type"], "/problems/not-found");
 
-    let mut malformed = event(include_str!("events/apigw_v2_create_user.json"), &[("HANDLE", "x")]);
+    let caller = TestUser::stranger();
+    let replacements = [("HANDLE", "x"), ("AUTHORIZATION", caller.authorization.as_str())];
+    let mut malformed = event(include_str!("events/apigw_v2_create_user.json"), &replacements);
     malformed["body"] = json!("{not json");
     let response = invoke(malformed).await;
     assert_eq!(response["statusCode"], 400);

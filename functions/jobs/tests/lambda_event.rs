@@ -18,7 +18,7 @@ async fn invoke(app: &TestApp, event: &str) -> serde_json::Value {
 }
 
 async fn liked_post(app: &TestApp) -> String {
-    let author = app.create_user().await["id"].as_str().unwrap().to_owned();
+    let author = app.user().await;
     let post = app.create_post(&author, "from Lambda").await["id"].as_str().unwrap().to_owned();
     let post_id = app::models::PostId::parse(&post).unwrap();
     app.state.store.like(post_id, app::models::UserId::generate()).await.unwrap();

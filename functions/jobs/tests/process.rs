@@ -31,11 +31,10 @@ async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {
 #[tokio::test]
 async fn polls_a_queue_rolls_up_likes_dead_letters_garbage_and_stops_on_sigterm() {
     let app = TestApp::new().await;
-    let author = app.create_user().await["id"].as_str().unwrap().to_owned();
+    let author = app.user().await;
     let post = app.create_post(&author, "polled").await["id"].as_str().unwrap().to_owned();
-    for _ in 0..3 {
-        let fan = ulid::Ulid::generate().to_string();
-        app.call(axum::http::Method::PUT, &format!("/v1/posts/{post}/like"), &[("x-user-id", &fan)], None).await;
+    for fan in app.users(3).await {
+        app.call(axum::http::Method::PUT, &format!("/v1/posts/{post}/like"), &[fan.auth()], None).await;
     }
     app.state.sqs.send_message().queue_url(&app.jobs_queue).message_body("garbage").send().await.unwrap();
 
