@@ -17,7 +17,8 @@ pub const MAX_SUBJECT_LEN: usize = 255;
 pub struct Expected<'a> {
     /// The `iss` claim, exactly (Cognito: `https://cognito-idp.{region}.amazonaws.com/{user pool id}`).
     pub issuer: &'a str,
-    /// The app's client id: in `aud` (OIDC, RFC 9068), or in `client_id` (Cognito access tokens have no `aud`).
+    /// The app's client id: in `aud` (OIDC, RFC 9068), or, for tokens without `aud` (Cognito's access tokens),
+    /// in `client_id`.
     pub audience: &'a str,
     pub leeway_s: u64,
 }
@@ -89,7 +90,12 @@ pub fn check(claims: &Claims<'_>, expected: &Expected<'_>, now_s: f64) -> Result
     if claims.iss.ok_or(Rejection::MissingClaim("iss"))? != expected.issuer {
         return Err(Rejection::WrongIssuer);
     }
-    let audience_matches = claims.aud.contains(&expected.audience) || claims.client_id == Some(expected.audience);
+    // A token that names its audience is for that audience only, whoever it was issued to.
+    let audience_matches = if claims.aud.is_empty() {
+        claims.client_id == Some(expected.audience)
+    } else {
+        claims.aud.contains(&expected.audience)
+    };
     if !audience_matches {
         return Err(Rejection::WrongAudience);
     }
@@ -126,6 +132,8 @@ mod tests {
         assert_eq!(check(&cognito, &EXPECTED, NOW), Ok(()));
         let several = Claims { aud: vec!["other", "app"], ..good() };
         assert_eq!(check(&several, &EXPECTED, NOW), Ok(()));
+        let for_another_api = Claims { aud: vec!["another-api"], client_id: Some("app"), ..good() };
+        assert_eq!(check(&for_another_api, &EXPECTED, NOW), Err(Rejection::WrongAudience), "issued to us, for them");
     }
 
     #[test]

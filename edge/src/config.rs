@@ -91,8 +91,13 @@ fn auth(var: &impl Fn(&str) -> Option<String>) -> Result<AuthConfig, String> {
     let issuer = required("AUTH_ISSUER", var("AUTH_ISSUER"))?;
     let jwks_url =
         var("AUTH_JWKS_URL").unwrap_or_else(|| format!("{}/.well-known/jwks.json", issuer.trim_end_matches('/')));
+    let jwks_url = url("AUTH_JWKS_URL", Some(jwks_url))?;
+    let local = matches!(jwks_url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
+    if jwks_url.scheme() != "https" && !local {
+        return Err(format!("AUTH_JWKS_URL={jwks_url} must be https:// (plain http only from this machine)"));
+    }
     Ok(AuthConfig {
-        jwks_url: url("AUTH_JWKS_URL", Some(jwks_url))?,
+        jwks_url,
         audience: required("AUTH_AUDIENCE", var("AUTH_AUDIENCE"))?,
         leeway_s: parse("AUTH_LEEWAY_S", var("AUTH_LEEWAY_S"), stampede_contract::token::DEFAULT_LEEWAY_S)?,
         issuer,
@@ -162,6 +167,7 @@ mod tests {
         assert!(without.unwrap_err().contains("AUTH_ISSUER"), "the per-user limit needs verified tokens");
         let jwks = with(&[("AUTH_JWKS_URL", "http://127.0.0.1:8788/keys")]).unwrap().auth.jwks_url;
         assert_eq!(jwks.as_str(), "http://127.0.0.1:8788/keys");
+        assert!(with(&[("AUTH_ISSUER", "http://issuer.example.com")]).unwrap_err().contains("https"));
     }
 
     #[test]

@@ -14,6 +14,16 @@ pub enum Alg {
     Es256,
 }
 
+impl Alg {
+    /// The JOSE name (`alg` of a header or a JWK).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Rs256 => "RS256",
+            Self::Es256 => "ES256",
+        }
+    }
+}
+
 /// Why a token is refused: a short reason for the client.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Invalid(pub &'static str);

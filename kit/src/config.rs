@@ -25,6 +25,11 @@ impl Env {
         Self { lookup: Box::new(|name| std::env::var(name).ok()) }
     }
 
+    /// Variables looked up by `lookup`.
+    pub fn from_fn(lookup: impl Fn(&str) -> Option<String> + Send + Sync + 'static) -> Self {
+        Self { lookup: Box::new(lookup) }
+    }
+
     pub fn from_pairs<const N: usize>(pairs: [(&str, &str); N]) -> Self {
         let map: HashMap<String, String> = pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         Self { lookup: Box::new(move |name| map.get(name).cloned()) }

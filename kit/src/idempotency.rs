@@ -3,7 +3,9 @@
 //! upstreams, to resend a write.
 //!
 //! Semantics (after the IETF httpapi idempotency-key draft): the first request with a key claims a record and
-//! runs; its response (if not a 5xx) is stored for `ttl`. A repeat with the same key and the same body gets the
+//! runs; its response is stored for `ttl` if it is final for that request: a success, or a client error that
+//! the same body will always get (400, 413, 415, 422). Anything that may change on a retry (401, 403, 404,
+//! 409, 429, 5xx: a profile created since, a conflict that cleared, an overload) releases the claim instead. A repeat with the same key and the same body gets the
 //! stored response with `Idempotent-Replayed: true`; while the first is still running it gets 409; with a
 //! different body it gets 422. Keys are scoped per caller, method and path, so two users never collide.
 
@@ -264,7 +266,7 @@ pub async fn middleware(State(idempotency): State<Idempotency>, request: Request
             return internal(err);
         }
     };
-    let stored = if parts.status.is_server_error() {
+    let stored = if !is_final(parts.status) {
         idempotency.release(&id).await
     } else {
         idempotency.complete(&id, parts.status, &parts.headers, &body).await
@@ -276,9 +278,31 @@ pub async fn middleware(State(idempotency): State<Idempotency>, request: Request
     Response::from_parts(parts, Body::from(body))
 }
 
+/// Whether a response is the answer to this request body for good (so a retry may replay it).
+fn is_final(status: StatusCode) -> bool {
+    status.is_success()
+        || matches!(
+            status,
+            StatusCode::BAD_REQUEST
+                | StatusCode::PAYLOAD_TOO_LARGE
+                | StatusCode::UNSUPPORTED_MEDIA_TYPE
+                | StatusCode::UNPROCESSABLE_ENTITY
+        )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_answers_a_retry_would_get_again_are_stored() {
+        for status in [200, 201, 204, 400, 413, 415, 422] {
+            assert!(is_final(StatusCode::from_u16(status).unwrap()), "{status}");
+        }
+        for status in [401, 403, 404, 409, 429, 500, 503, 504] {
+            assert!(!is_final(StatusCode::from_u16(status).unwrap()), "{status}");
+        }
+    }
 
     #[test]
     fn keys_must_be_short_visible_ascii() {

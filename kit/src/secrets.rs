@@ -1,8 +1,9 @@
 //! Secret settings without secret values in any host's configuration: a setting `NAME` is read from
 //! `NAME_ARN` (an AWS Secrets Manager secret, read at start with the host's own role: deployed hosts) or from
 //! `NAME` itself (the value: local hosts and tests). A [`RotatingSecret`] also accepts the secret's previous
-//! value (Secrets Manager's `AWSPREVIOUS` stage, or `NAME_PREVIOUS`) and re-reads the secret when it meets a
-//! value it does not know, so rotating it needs no restart and has no window of refusals.
+//! value (Secrets Manager's `AWSPREVIOUS` stage, or `NAME_PREVIOUS`) and re-reads the secret every 5 minutes, and
+//! at once (at most every 30 s) when it meets a plausible value it does not know: rotating it needs no restart,
+//! and has no window of refusals once every host has re-read it.
 
 use std::{
     fmt,
@@ -18,6 +19,9 @@ use crate::config::{ConfigError, Env, Secret};
 
 /// How often, at most, an unknown presented value makes a rotating secret re-read its source.
 const MIN_REREAD: Duration = Duration::from_secs(30);
+/// How old the values of a rotating secret may get before the next check re-reads them anyway: the bound on how
+/// long a rotation takes to reach every host, whatever strangers present meanwhile.
+pub const MAX_AGE: Duration = Duration::from_secs(300);
 
 /// Reads secret settings from the environment and, for `NAME_ARN`, from Secrets Manager.
 #[derive(Clone)]
@@ -62,12 +66,9 @@ impl SecretReader {
         let Some(arn) = env.optional::<String>(&arn_name)? else { return Ok(None) };
         let source = Source { client: self.client(&arn_name)?.clone(), arn, setting: arn_name };
         let accepted = source.read().await?;
+        let reads = tokio::sync::Mutex::new(Reads { read_at: Instant::now(), unknown_at: None });
         Ok(Some(RotatingSecret {
-            inner: Arc::new(Inner {
-                accepted: RwLock::new(accepted),
-                source: Some(source),
-                reread: Default::default(),
-            }),
+            inner: Arc::new(Inner { accepted: RwLock::new(accepted), source: Some(source), reads }),
         }))
     }
 
@@ -135,7 +136,13 @@ impl Source {
 struct Inner {
     accepted: RwLock<Vec<Secret>>,
     source: Option<Source>,
-    reread: tokio::sync::Mutex<Option<Instant>>,
+    reads: tokio::sync::Mutex<Reads>,
+}
+
+/// When a secret read from Secrets Manager was last read, and last re-read for an unknown value.
+struct Reads {
+    read_at: Instant,
+    unknown_at: Option<Instant>,
 }
 
 /// A shared secret checked on every request (the edge secret): its current value and, during a rotation, the
@@ -149,7 +156,8 @@ impl RotatingSecret {
     /// Values that never change (from the environment).
     pub fn fixed(current: Secret, previous: Option<Secret>) -> Self {
         let accepted = [Some(current), previous].into_iter().flatten().collect();
-        Self { inner: Arc::new(Inner { accepted: RwLock::new(accepted), source: None, reread: Default::default() }) }
+        let reads = tokio::sync::Mutex::new(Reads { read_at: Instant::now(), unknown_at: None });
+        Self { inner: Arc::new(Inner { accepted: RwLock::new(accepted), source: None, reads }) }
     }
 
     fn accepts(&self, presented: &[u8]) -> bool {
@@ -158,23 +166,38 @@ impl RotatingSecret {
         accepted.iter().fold(false, |found, secret| found | bool::from(presented.ct_eq(secret.expose())))
     }
 
-    /// Whether `presented` is the current or the previous value. An unknown value makes a secret read from
-    /// Secrets Manager re-read it (at most every 30 s), so a rotation is picked up on its first use.
+    /// Whether `presented` is the current or the previous value. Values older than [`MAX_AGE`] are re-read first
+    /// (by one caller; the others use the old values meanwhile), and an unknown value of plausible length makes
+    /// a re-read at once, at most every 30 s: a rotation is picked up on its first use.
     pub async fn matches(&self, presented: &[u8]) -> bool {
+        let Some(source) = &self.inner.source else { return self.accepts(presented) };
+        if let Ok(mut reads) = self.inner.reads.try_lock()
+            && reads.read_at.elapsed() >= MAX_AGE
+        {
+            self.reread(source, &mut reads).await;
+        }
         if self.accepts(presented) {
             return true;
         }
-        let Some(source) = &self.inner.source else { return false };
-        let mut last = self.inner.reread.lock().await;
-        if last.is_some_and(|at| at.elapsed() < MIN_REREAD) {
+        // Values too short to be the secret (an empty header from a scanner) never spend the re-read.
+        if presented.len() < stampede_contract::secret::MIN_LEN {
+            return false;
+        }
+        let mut reads = self.inner.reads.lock().await;
+        if reads.unknown_at.is_some_and(|at| at.elapsed() < MIN_REREAD) {
             return self.accepts(presented);
         }
-        *last = Some(Instant::now());
+        reads.unknown_at = Some(Instant::now());
+        self.reread(source, &mut reads).await;
+        self.accepts(presented)
+    }
+
+    async fn reread(&self, source: &Source, reads: &mut Reads) {
+        reads.read_at = Instant::now();
         match source.read().await {
             Ok(values) => *self.inner.accepted.write().expect("the secret lock is never poisoned") = values,
             Err(err) => tracing::warn!(error = %err, "could not re-read a rotating secret; keeping the values known"),
         }
-        self.accepts(presented)
     }
 }
 

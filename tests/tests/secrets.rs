@@ -28,6 +28,8 @@ async fn a_rotated_edge_secret_is_accepted_at_once_and_the_previous_value_until_
     assert!(fresh.matches(first.as_bytes()).await, "and, until the next rotation, the previous one");
 
     let rotating = SecretReader::new(&sdk).rotating(&env, "EDGE_SECRET").await.unwrap().unwrap();
+    // Scanners' empty or short values are refused without spending the host's re-read.
+    assert!(!rotating.matches(b"").await && !rotating.matches(b"guess").await);
     secrets.put_secret_value().secret_id(&arn).secret_string(third).send().await.unwrap();
     assert!(rotating.matches(third.as_bytes()).await, "an unknown value makes a running host re-read the secret");
     assert!(rotating.matches(second.as_bytes()).await);

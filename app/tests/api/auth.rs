@@ -108,6 +108,23 @@ async fn an_unsigned_alg_none_token_is_refused() {
 }
 
 #[tokio::test]
+async fn a_cognito_access_token_names_the_client_not_the_audience() {
+    let (app, user) = setup().await;
+    let cognito = |c: &mut Value| {
+        c.as_object_mut().unwrap().remove("aud");
+        c["token_use"] = json!("access");
+    };
+    let token = issuer().sign(&claims(&user, cognito));
+    let response = app.call(Method::POST, "/v1/posts", &[("authorization", &format!("Bearer {token}"))], None).await;
+    assert_eq!(response.status, StatusCode::UNSUPPORTED_MEDIA_TYPE, "authenticated: only the missing body is wrong");
+    // Issued to this client, but for another API: refused.
+    let elsewhere = |c: &mut Value| c["aud"] = json!("another-api");
+    invalid(&app, &user, &issuer().sign(&claims(&user, elsewhere))).await;
+}
+
+/// With no local HS256 secret configured (as deployed), an HS256 token is refused whatever key signed it, here
+/// the issuer's own public key: the algorithm allow-list holds before any key is chosen.
+#[tokio::test]
 async fn an_hs256_token_keyed_with_the_public_key_is_refused() {
     let (app, user) = setup().await;
     let public_key = issuer().jwks().to_string();

@@ -1,14 +1,20 @@
 //! Verifying a write's bearer token at the edge: the claims by the contract's rules (`crate::token`), the
 //! signature by WebCrypto with the identity provider's public keys, fetched from its JWKS and kept per isolate.
-//! An unknown key id makes one refetch (at most every 30 s), keys older than an hour are refreshed on use.
+//! An unknown key id makes one refetch (at most every 30 s; every 2 s until a first fetch succeeds), keys older
+//! than an hour are refreshed on use; requests that arrive while a fetch runs wait for that one fetch.
 
 use std::{cell::RefCell, collections::HashMap};
 
+use futures::{
+    FutureExt,
+    future::{Either, LocalBoxFuture, Shared, select},
+};
+
 use worker::{
-    Fetch, Result,
+    AbortController, Delay, Fetch, Result,
     js_sys::{self, Array, JSON, Object},
     wasm_bindgen::{JsCast, JsValue},
-    wasm_bindgen_futures::JsFuture,
+    wasm_bindgen_futures::{self, JsFuture},
     web_sys::{CryptoKey, SubtleCrypto, WorkerGlobalScope},
 };
 
@@ -19,7 +25,9 @@ use crate::{
 };
 
 const MIN_REFETCH_MS: u64 = 30_000;
+const FIRST_FETCH_RETRY_MS: u64 = 2_000;
 const MAX_AGE_MS: u64 = 3_600_000;
+const FETCH_TIMEOUT_MS: u64 = 3_000;
 
 /// What the edge knows about a write's caller.
 pub enum Caller {
@@ -40,6 +48,8 @@ struct Keys {
 
 thread_local! {
     static KEYS: RefCell<Keys> = RefCell::new(Keys::default());
+    /// The fetch running now, if any: every request that needs it awaits this one.
+    static FETCHING: RefCell<Option<Shared<LocalBoxFuture<'static, ()>>>> = const { RefCell::new(None) };
 }
 
 fn subtle() -> Result<SubtleCrypto> {
@@ -55,13 +65,19 @@ fn object(json: &str) -> Result<Object> {
     Ok(JSON::parse(json).map_err(js_error)?.unchecked_into())
 }
 
-/// The algorithm a JWK is for, by its key type (and curve): what `importKey` and `verify` are told.
+/// The algorithm a JWK is for, by its key type (and curve): what `importKey` and `verify` are told. Keys the
+/// provider marks for anything but signatures, or for another algorithm, are not used.
 fn alg_of(jwk: &serde_json::Value) -> Option<Alg> {
-    match (jwk["kty"].as_str(), jwk["crv"].as_str()) {
-        (Some("RSA"), _) => Some(Alg::Rs256),
-        (Some("EC"), Some("P-256")) => Some(Alg::Es256),
-        _ => None,
+    if jwk["use"].as_str().is_some_and(|usage| usage != "sig") {
+        return None;
     }
+    let alg = match (jwk["kty"].as_str(), jwk["crv"].as_str()) {
+        (Some("RSA"), _) => Alg::Rs256,
+        (Some("EC"), Some("P-256")) => Alg::Es256,
+        _ => return None,
+    };
+    let named = jwk["alg"].as_str();
+    named.is_none_or(|name| name == alg.name()).then_some(alg)
 }
 
 fn import_params(alg: Alg) -> &'static str {
@@ -78,9 +94,20 @@ fn verify_params(alg: Alg) -> &'static str {
     }
 }
 
-/// Fetches the JWKS and imports each usable public key.
+/// Fetches the JWKS and imports each usable public key; gives up after [`FETCH_TIMEOUT_MS`].
 async fn fetch_keys(config: &AuthConfig) -> Result<HashMap<String, (Alg, CryptoKey)>> {
-    let mut response = Fetch::Url(config.jwks_url.clone()).send().await?;
+    let controller = AbortController::default();
+    let signal = controller.signal();
+    let fetch = Fetch::Url(config.jwks_url.clone());
+    let sending = fetch.send_with_signal(&signal);
+    let timeout = Delay::from(std::time::Duration::from_millis(FETCH_TIMEOUT_MS));
+    let mut response = match select(Box::pin(sending), Box::pin(timeout)).await {
+        Either::Left((response, _)) => response?,
+        Either::Right(_) => {
+            controller.abort();
+            return Err(worker::Error::RustError(format!("the JWKS did not answer within {FETCH_TIMEOUT_MS} ms")));
+        }
+    };
     if response.status_code() != 200 {
         return Err(worker::Error::RustError(format!("the JWKS answered {}", response.status_code())));
     }
@@ -119,26 +146,46 @@ enum Lookup {
     Unavailable,
 }
 
-/// The key `kid`, refetching the key set first when the key is unknown or old (within the refetch bound).
+/// Fetches the key set into the isolate's cache (keeping what it has if that fails).
+async fn refresh(config: AuthConfig) {
+    let now = now_ms();
+    match fetch_keys(&config).await {
+        Ok(fetched) => KEYS.with(|keys| {
+            let mut keys = keys.borrow_mut();
+            keys.by_id = fetched;
+            keys.fetched_at_ms = Some(now);
+        }),
+        Err(err) => worker::console_warn!("could not fetch the identity provider's keys: {err}"),
+    }
+    FETCHING.with(|fetching| fetching.borrow_mut().take());
+}
+
+/// The key `kid`, refetching the key set first when the key is unknown or old (within the refetch bounds).
 async fn key(kid: &str, config: &AuthConfig) -> Lookup {
     let now = now_ms();
-    let (usable, may_fetch) = KEYS.with(|keys| {
+    let (known, fresh, may_fetch) = KEYS.with(|keys| {
         let keys = keys.borrow();
         let fresh = keys.fetched_at_ms.is_some_and(|at| now.saturating_sub(at) < MAX_AGE_MS);
-        let may_fetch = keys.attempted_at_ms.is_none_or(|at| now.saturating_sub(at) >= MIN_REFETCH_MS);
-        (fresh && keys.by_id.contains_key(kid), may_fetch)
+        let bound = if keys.fetched_at_ms.is_some() { MIN_REFETCH_MS } else { FIRST_FETCH_RETRY_MS };
+        let may_fetch = keys.attempted_at_ms.is_none_or(|at| now.saturating_sub(at) >= bound);
+        (keys.by_id.contains_key(kid), fresh, may_fetch)
     });
-    if !usable && may_fetch {
-        KEYS.with(|keys| keys.borrow_mut().attempted_at_ms = Some(now));
-        match fetch_keys(config).await {
-            Ok(fetched) => KEYS.with(|keys| {
-                let mut keys = keys.borrow_mut();
-                keys.by_id = fetched;
-                keys.fetched_at_ms = Some(now);
-            }),
-            // The keys already known (if any) keep serving.
-            Err(err) => worker::console_warn!("could not fetch the identity provider's keys: {err}"),
+    let running = FETCHING.with(|fetching| fetching.borrow().clone());
+    let fetch = match running {
+        Some(fetch) => Some(fetch),
+        None if !(known && fresh) && may_fetch => {
+            KEYS.with(|keys| keys.borrow_mut().attempted_at_ms = Some(now));
+            let fetch = refresh(config.clone()).boxed_local().shared();
+            FETCHING.with(|fetching| *fetching.borrow_mut() = Some(fetch.clone()));
+            Some(fetch)
         }
+        None => None,
+    };
+    match fetch {
+        // An unknown key waits for the keys; a known one answers now and the refresh finishes behind it.
+        Some(fetch) if !known => fetch.await,
+        Some(fetch) => wasm_bindgen_futures::spawn_local(fetch),
+        None => {}
     }
     KEYS.with(|keys| {
         let keys = keys.borrow();

@@ -1,7 +1,8 @@
 //! The identity provider's public keys (its JWKS), fetched over HTTPS and cached. A token naming a key id not in
-//! the cache triggers one refetch (the provider may have rotated its keys), at most once per `min_refetch`, so a
-//! flood of tokens with made-up key ids costs the provider nothing. Keys older than `max_age` are refreshed on
-//! use; if that fails the old keys keep serving.
+//! the cache triggers one refetch (the provider may have rotated its keys), at most once per `min_refetch` (every
+//! 2 s while no key set was ever fetched), so a flood of tokens with made-up key ids costs the provider nothing.
+//! Keys older than `max_age` keep serving while one background task refreshes them. Only public signing keys are
+//! kept: RSA or EC, not marked for encryption.
 
 use std::{
     collections::HashMap,
@@ -11,7 +12,7 @@ use std::{
 
 use jsonwebtoken::{
     DecodingKey,
-    jwk::{AlgorithmParameters, JwkSet},
+    jwk::{AlgorithmParameters, JwkSet, PublicKeyUse},
 };
 
 use crate::https;
@@ -38,13 +39,16 @@ pub(super) struct Cached {
     pub(super) attempted_at: Option<Instant>,
 }
 
+/// How soon a failed first fetch may be retried: until one succeeds, no token can be checked at all.
+const FIRST_FETCH_RETRY: Duration = Duration::from_secs(2);
+
 /// A cached JWKS, shared by every request of the process.
 pub struct KeySet {
     url: String,
     http: https::Client,
     pub(super) cached: RwLock<Cached>,
     /// One fetch at a time: concurrent misses wait for it instead of fetching again.
-    fetching: tokio::sync::Mutex<()>,
+    fetching: Arc<tokio::sync::Mutex<()>>,
     pub min_refetch: Duration,
     pub max_age: Duration,
 }
@@ -55,7 +59,7 @@ impl KeySet {
             url: url.into(),
             http,
             cached: RwLock::default(),
-            fetching: tokio::sync::Mutex::new(()),
+            fetching: Arc::default(),
             min_refetch: Duration::from_secs(30),
             max_age: Duration::from_secs(3600),
         }
@@ -68,18 +72,30 @@ impl KeySet {
     }
 
     /// The verification key with id `kid`.
-    pub async fn key(&self, kid: &str) -> Result<Arc<DecodingKey>, KeyError> {
-        if let (Some(key), true) = self.lookup(kid) {
-            return Ok(key);
+    pub async fn key(self: &Arc<Self>, kid: &str) -> Result<Arc<DecodingKey>, KeyError> {
+        match self.lookup(kid) {
+            (Some(key), true) => return Ok(key),
+            (Some(key), false) => {
+                // Old but known: answer now, refresh behind (one refresh at a time).
+                if let Ok(guard) = self.fetching.clone().try_lock_owned() {
+                    let keys = self.clone();
+                    tokio::spawn(async move {
+                        keys.refresh().await;
+                        drop(guard);
+                    });
+                }
+                return Ok(key);
+            }
+            (None, _) => {}
         }
         let _one_fetch = self.fetching.lock().await;
-        let (known, fresh) = self.lookup(kid);
-        if let (Some(key), true) = (&known, fresh) {
-            return Ok(key.clone());
+        if let (Some(key), _) = self.lookup(kid) {
+            return Ok(key);
         }
         let recently_tried = {
             let cached = self.cached.read().expect("the key cache lock is never poisoned");
-            cached.attempted_at.is_some_and(|at| at.elapsed() < self.min_refetch)
+            let bound = if cached.fetched_at.is_some() { self.min_refetch } else { FIRST_FETCH_RETRY };
+            cached.attempted_at.is_some_and(|at| at.elapsed() < bound)
         };
         if !recently_tried {
             self.refresh().await;
@@ -115,8 +131,10 @@ impl KeySet {
         Ok(set
             .keys
             .iter()
-            // Only public keys of the families the accepted algorithms use: never a symmetric ("oct") key.
+            // Only public keys of the families the accepted algorithms use (never a symmetric "oct" key), and
+            // none the provider marks for anything but signatures.
             .filter(|jwk| matches!(jwk.algorithm, AlgorithmParameters::RSA(_) | AlgorithmParameters::EllipticCurve(_)))
+            .filter(|jwk| jwk.common.public_key_use.as_ref().is_none_or(|usage| *usage == PublicKeyUse::Signature))
             .filter_map(|jwk| Some((jwk.common.key_id.clone()?, Arc::new(DecodingKey::from_jwk(jwk).ok()?))))
             .collect())
     }

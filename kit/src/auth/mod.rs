@@ -55,18 +55,40 @@ pub struct AuthConfig {
 }
 
 impl AuthConfig {
-    /// The settings, or `None` when `AUTH_ISSUER` is unset (a host that verifies no tokens).
+    /// The settings, or `None` when `AUTH_ISSUER` is unset (a host that verifies no tokens). The keys must come
+    /// over HTTPS (plain HTTP only from this machine, for the local issuer), and a local HS256 secret goes only
+    /// with a local issuer.
     pub fn from_env(env: &Env) -> Result<Option<Self>, ConfigError> {
         let Some(issuer) = env.optional::<String>("AUTH_ISSUER")? else { return Ok(None) };
-        let jwks_url = env.optional("AUTH_JWKS_URL")?;
+        let jwks_url = env
+            .optional("AUTH_JWKS_URL")?
+            .unwrap_or_else(|| format!("{}/.well-known/jwks.json", issuer.trim_end_matches('/')));
+        let invalid = |name: &str, value: &str, reason: &str| ConfigError::Invalid {
+            name: name.to_owned(),
+            value: value.to_owned(),
+            reason: reason.to_owned(),
+        };
+        if !(jwks_url.starts_with("https://") || is_loopback_url(&jwks_url)) {
+            return Err(invalid("AUTH_JWKS_URL", &jwks_url, "keys must come over https:// (or from this machine)"));
+        }
+        let hs256_secret = env.optional_secret("AUTH_HS256_SECRET")?;
+        if hs256_secret.is_some() && !is_loopback_url(&issuer) {
+            return Err(invalid("AUTH_HS256_SECRET", "(hidden)", "is for a local issuer only, not for AUTH_ISSUER"));
+        }
         Ok(Some(Self {
-            jwks_url: jwks_url.unwrap_or_else(|| format!("{}/.well-known/jwks.json", issuer.trim_end_matches('/'))),
+            jwks_url,
             issuer,
             audience: env.required("AUTH_AUDIENCE")?,
             leeway: Duration::from_secs(env.or("AUTH_LEEWAY_S", token::DEFAULT_LEEWAY_S)?),
-            hs256_secret: env.optional_secret("AUTH_HS256_SECRET")?,
+            hs256_secret,
         }))
     }
+}
+
+/// Whether `url` points at this machine (`http://127.0.0.1:…`, `http://localhost:…`, `http://[::1]:…`).
+fn is_loopback_url(url: &str) -> bool {
+    let host = url.parse::<axum::http::Uri>().ok().and_then(|uri| uri.host().map(str::to_owned));
+    matches!(host.as_deref(), Some("127.0.0.1" | "localhost" | "[::1]" | "::1"))
 }
 
 /// Why a request carries no usable identity.
@@ -166,7 +188,7 @@ impl TokenClaims {
 
 struct Inner {
     config: AuthConfig,
-    keys: KeySet,
+    keys: Arc<KeySet>,
 }
 
 /// Verifies bearer tokens; cheap to clone (one key cache per process).
@@ -177,7 +199,7 @@ pub struct Verifier {
 
 impl Verifier {
     pub fn new(config: AuthConfig, http: https::Client) -> Self {
-        let keys = KeySet::new(config.jwks_url.clone(), http);
+        let keys = Arc::new(KeySet::new(config.jwks_url.clone(), http));
         Self { inner: Some(Arc::new(Inner { config, keys })) }
     }
 
@@ -386,6 +408,28 @@ mod tests {
             https::Client::new(),
         );
         assert_eq!(local.verify(&token).await.unwrap().subject, "dev");
+    }
+
+    #[test]
+    fn keys_come_over_https_and_hs256_only_with_a_local_issuer() {
+        let env = |pairs: &[(&str, &str)]| {
+            let map: std::collections::HashMap<String, String> =
+                pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+            AuthConfig::from_env(&Env::from_fn(move |name| map.get(name).cloned()))
+        };
+        let cognito = "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_abc";
+        let config = env(&[("AUTH_ISSUER", cognito), ("AUTH_AUDIENCE", "app")]).unwrap().unwrap();
+        assert_eq!(config.jwks_url, format!("{cognito}/.well-known/jwks.json"));
+        assert!(env(&[("AUTH_AUDIENCE", "app")]).unwrap().is_none(), "no issuer: no verification");
+        let local = env(&[("AUTH_ISSUER", "http://127.0.0.1:8788"), ("AUTH_AUDIENCE", "a")]).unwrap().unwrap();
+        assert_eq!(local.jwks_url, "http://127.0.0.1:8788/.well-known/jwks.json");
+        let plain = env(&[("AUTH_ISSUER", "http://issuer.example.com"), ("AUTH_AUDIENCE", "a")]).unwrap_err();
+        assert!(plain.to_string().contains("AUTH_JWKS_URL"), "{plain}");
+        let secret = "local-hs256-secret-0123456789abcdef";
+        let remote = env(&[("AUTH_ISSUER", cognito), ("AUTH_AUDIENCE", "a"), ("AUTH_HS256_SECRET", secret)]);
+        let refused = remote.unwrap_err().to_string();
+        assert!(refused.contains("AUTH_HS256_SECRET") && !refused.contains(secret), "{refused}");
+        assert!(env(&[("AUTH_ISSUER", "http://localhost:1"), ("AUTH_HS256_SECRET", secret)]).is_err(), "audience");
     }
 
     #[tokio::test]
