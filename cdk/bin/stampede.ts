@@ -5,6 +5,7 @@
 //   alarmEmail     subscribe this address to the alarm topic
 //   maxReceiveCount receives before a job message is dead-lettered (default 5)
 //   certificateArn HTTPS on the origin's load balancer
+//   originImage    an image in a registry for the origin instead of building origin/Dockerfile (needs no Docker)
 //   lambdaCodeDir  prebuilt DIR/{api,jobs}/bootstrap instead of a cargo-lambda build (local emulator, tests)
 import { App } from 'aws-cdk-lib';
 import { CoreStack } from '../lib/core-stack';
@@ -32,4 +33,5 @@ new OriginStack(app, `Stampede-${stage.name}-Origin`, {
   alarmTopic: core.alarms.topic,
   monitored: core.monitored(),
   certificateArn: context('certificateArn'),
+  image: context('originImage'),
 });

@@ -83,6 +83,9 @@ export class CoreStack extends Stack {
       MediaQueueUrl: this.queues.media.queue.queueUrl,
       MediaDeadLetterQueueUrl: this.queues.media.deadLetters.queueUrl,
       ApiFunctionUrl: this.functions.apiUrl.url,
+      // For `scripts/deploy function`: new code onto these functions, their configuration left to this stack.
+      ApiFunctionName: this.functions.api.functionName,
+      JobsFunctionName: this.functions.jobs.functionName,
       CursorSecretArn: this.cursorSecret.secretArn,
       EdgeSecretArn: this.edgeSecret.secretArn,
       AlarmTopicArn: this.alarms.topic.topicArn,

@@ -25,6 +25,11 @@ export interface OriginStackProps extends StackProps {
   readonly monitored: Monitored;
   /** An ACM certificate for the ALB (HTTPS, HTTP redirected); without it the ALB listens on plain HTTP. */
   readonly certificateArn?: string;
+  /**
+   * An image already in a registry instead of building `origin/Dockerfile` (which needs Docker): how the local
+   * emulator deploys this stack, and how a pipeline that builds images elsewhere would.
+   */
+  readonly image?: string;
 }
 
 export class OriginStack extends Stack {
@@ -53,7 +58,9 @@ export class OriginStack extends Stack {
       certificate: https ? certificates.Certificate.fromCertificateArn(this, 'Certificate', props.certificateArn!) : undefined,
       redirectHTTP: https,
       taskImageOptions: {
-        image: ecs.ContainerImage.fromAsset(REPO_ROOT, { file: 'origin/Dockerfile', platform: Platform.LINUX_AMD64 }),
+        image: props.image
+          ? ecs.ContainerImage.fromRegistry(props.image)
+          : ecs.ContainerImage.fromAsset(REPO_ROOT, { file: 'origin/Dockerfile', platform: Platform.LINUX_AMD64 }),
         containerPort: 8080,
         // Secrets by ARN, read by the task's own role at start (and re-read when the edge secret rotates).
         environment: { ...servingEnvironment(app), BIND_ADDR: '0.0.0.0:8080' },

@@ -249,11 +249,13 @@ describe('observability', () => {
     });
   });
 
-  test('outputs feed the edge and the local stack', () => {
+  test('outputs feed the edge, the local stack and code deploys onto the functions', () => {
     const outputs = Object.keys(template.toJSON().Outputs);
     expect(outputs).toEqual(
       expect.arrayContaining(['TableName', 'MediaBucketName', 'JobsQueueUrl', 'JobsDeadLetterQueueUrl', 'MediaQueueUrl', 'ApiFunctionUrl']),
     );
+    template.hasOutput('ApiFunctionName', { Value: core.resolve(core.functions.api.functionName) });
+    template.hasOutput('JobsFunctionName', { Value: core.resolve(core.functions.jobs.functionName) });
   });
 });
 

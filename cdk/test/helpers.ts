@@ -20,6 +20,7 @@ export interface SynthContext {
   alarmEmail?: string;
   certificateArn?: string;
   maxReceiveCount?: number;
+  originImage?: string;
 }
 
 export function synth(stageName: string, context: SynthContext = {}): Synthesized {
@@ -38,6 +39,7 @@ export function synth(stageName: string, context: SynthContext = {}): Synthesize
     alarmTopic: core.alarms.topic,
     monitored: core.monitored(),
     certificateArn: context.certificateArn,
+    image: context.originImage,
   });
   return { core, origin, coreTemplate: Template.fromStack(core), originTemplate: Template.fromStack(origin) };
 }

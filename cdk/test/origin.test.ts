@@ -86,3 +86,10 @@ test('HTTPS when given a certificate', () => {
   const tls = synth('dev', { certificateArn: 'arn:aws:acm:us-east-1:111111111111:certificate/abc' }).originTemplate;
   tls.hasResourceProperties('AWS::ElasticLoadBalancingV2::Listener', { Protocol: 'HTTPS', Port: 443 });
 });
+
+test('the image is built from origin/Dockerfile, or named (how the emulator deploys the stack without Docker)', () => {
+  const image = (t: any) => only(t, 'AWS::ECS::TaskDefinition').resource.Properties.ContainerDefinitions[0].Image;
+  expect(JSON.stringify(image(template))).toContain('cdk-hnb659fds-container-assets');
+  const named = synth('dev', { originImage: 'registry.example.com/stampede-origin:1.2.3' }).originTemplate;
+  expect(image(named)).toBe('registry.example.com/stampede-origin:1.2.3');
+});

@@ -4,9 +4,11 @@ moto's CloudFormation silently skips resources of unknown types and fails the wh
 an attribute of one. These models create the real thing in moto's own backends, so the deployed template behaves
 as on AWS (function URL, queue policies, the generated secret, alarms):
   AWS::Lambda::Url, AWS::SQS::QueuePolicy, AWS::SecretsManager::Secret, AWS::CloudWatch::Alarm,
-  AWS::Cognito::UserPool, AWS::Cognito::UserPoolClient.
+  AWS::Cognito::UserPool, AWS::Cognito::UserPoolClient, AWS::ApplicationAutoScaling::ScalableTarget,
+  AWS::ApplicationAutoScaling::ScalingPolicy (the Origin stack's autoscaling).
 Two properties moto's own models ignore are applied too: a table's TimeToLiveSpecification and a bucket's
-NotificationConfiguration (S3 → SQS for media uploads; moto delivers those notifications).
+NotificationConfiguration (S3 → SQS for media uploads; moto delivers those notifications). And a target group
+gets the attributes CloudFormation returns for it (TargetGroupFullName, for the requests-per-target scaling).
 AWS::S3::BucketPolicy stays unmodeled on purpose: moto enforces bucket policies but cannot evaluate the
 `aws:SecureTransport` condition, so the TLS-only policies CDK writes would deny every request to the plain-HTTP
 emulator (including the CDK asset uploads).
@@ -16,12 +18,14 @@ import json
 import secrets
 import string
 
+from moto.applicationautoscaling.models import applicationautoscaling_backends
 from moto.awslambda.models import lambda_backends
 from moto.cloudwatch.models import Dimension, Metric, MetricDataQuery, MetricStat, cloudwatch_backends
 from moto.cognitoidp.models import cognitoidp_backends
 from moto.core.common_models import CloudFormationModel
 from moto.dynamodb.models import dynamodb_backends
 from moto.dynamodb.models.table import Table
+from moto.elbv2.models import FakeTargetGroup
 from moto.s3.models import FakeBucket
 from moto.secretsmanager.models import secretsmanager_backends
 from moto.sqs.models import sqs_backends
@@ -293,6 +297,68 @@ class UserPoolClient(_Simple, CloudFormationModel):
                 "Name": self.client.extended_config.get("ClientName")}[attribute_name]
 
 
+class ScalableTarget(_Simple, CloudFormationModel):
+    __module__ = MODULE
+
+    def __init__(self, namespace, resource_id, dimension):
+        self.namespace, self.resource_id, self.dimension = namespace, resource_id, dimension
+
+    @staticmethod
+    def cloudformation_name_type():
+        return ""
+
+    @staticmethod
+    def cloudformation_type():
+        return "AWS::ApplicationAutoScaling::ScalableTarget"
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        p = cloudformation_json["Properties"]
+        applicationautoscaling_backends[account_id][region_name].register_scalable_target(
+            p["ServiceNamespace"], p["ResourceId"], p["ScalableDimension"], int(p["MinCapacity"]),
+            int(p["MaxCapacity"]), p.get("RoleARN"), p.get("SuspendedState"),
+        )
+        return cls(p["ServiceNamespace"], p["ResourceId"], p["ScalableDimension"])
+
+    @property
+    def physical_resource_id(self):
+        # What AWS returns for Ref, and what a scaling policy's ScalingTargetId carries.
+        return f"{self.resource_id}|{self.dimension}|{self.namespace}"
+
+
+class ScalingPolicy(_Simple, CloudFormationModel):
+    __module__ = MODULE
+    ATTRIBUTES = ("Arn",)
+
+    def __init__(self, policy):
+        self.policy = policy
+
+    @staticmethod
+    def cloudformation_name_type():
+        return "PolicyName"
+
+    @staticmethod
+    def cloudformation_type():
+        return "AWS::ApplicationAutoScaling::ScalingPolicy"
+
+    @classmethod
+    def create_from_cloudformation_json(cls, resource_name, cloudformation_json, account_id, region_name, **kwargs):
+        p = cloudformation_json["Properties"]
+        resource_id, dimension, namespace = p["ScalingTargetId"].split("|")
+        body = p.get("StepScalingPolicyConfiguration") or p.get("TargetTrackingScalingPolicyConfiguration")
+        policy = applicationautoscaling_backends[account_id][region_name].put_scaling_policy(
+            p["PolicyName"], namespace, resource_id, dimension, body, p.get("PolicyType"),
+        )
+        return cls(policy)
+
+    @property
+    def physical_resource_id(self):
+        return self.policy.policy_arn
+
+    def get_cfn_attribute(self, attribute_name):
+        return self.policy.policy_arn
+
+
 def _also_apply(model, apply):
     """Wraps `model`'s CloudFormation constructor to call apply(resource, properties, account_id, region_name)."""
     create = model.create_from_cloudformation_json.__func__
@@ -325,6 +391,14 @@ def _bucket_notifications(bucket, properties, account_id, region_name):
         })
 
 
+def _target_group_attribute(self, attribute_name):
+    # arn:aws:elasticloadbalancing:REGION:ACCOUNT:targetgroup/NAME/ID → targetgroup/NAME/ID, as AWS returns it.
+    full_name = self.arn.split(":", 5)[5]
+    values = {"TargetGroupFullName": full_name, "TargetGroupName": self.name, "TargetGroupArn": self.arn,
+              "LoadBalancerArns": list(self.load_balancer_arns)}
+    return values[attribute_name]
+
+
 def patch():
     """Applies the ignored properties; the models registered themselves on import, which this checks happened
     before moto built its model map."""
@@ -332,7 +406,11 @@ def patch():
 
     _also_apply(Table, _table_ttl)
     _also_apply(FakeBucket, _bucket_notifications)
+    FakeTargetGroup.get_cfn_attribute = _target_group_attribute
+    FakeTargetGroup.has_cfn_attr = classmethod(
+        lambda cls, attr: attr in ("TargetGroupFullName", "TargetGroupName", "TargetGroupArn", "LoadBalancerArns"))
 
-    missing = [m.cloudformation_type() for m in (FunctionUrl, QueuePolicy, Secret, Alarm, UserPool, UserPoolClient)
+    models = (FunctionUrl, QueuePolicy, Secret, Alarm, UserPool, UserPoolClient, ScalableTarget, ScalingPolicy)
+    missing = [m.cloudformation_type() for m in models
                if m.cloudformation_type() not in get_model_map()]
     assert not missing, f"moto built its CloudFormation model map before these were defined: {missing}"
