@@ -1,3 +1,5 @@
+import * as fs from 'fs';
+import * as path from 'path';
 import { Match } from 'aws-cdk-lib/assertions';
 import { only, synth } from './helpers';
 
@@ -92,4 +94,16 @@ test('the image is built from origin/Dockerfile, or named (how the emulator depl
   expect(JSON.stringify(image(template))).toContain('cdk-hnb659fds-container-assets');
   const named = synth('dev', { originImage: 'registry.example.com/stampede-origin:1.2.3' }).originTemplate;
   expect(image(named)).toBe('registry.example.com/stampede-origin:1.2.3');
+});
+
+test("the image's build context holds every member of the Rust workspace (docker build needs them all)", () => {
+  const root = path.resolve(__dirname, '..', '..');
+  const manifest = fs.readFileSync(path.join(root, 'Cargo.toml'), 'utf8');
+  const members = JSON.parse(/members\s*=\s*(\[[^\]]*\])/.exec(manifest)![1]) as string[];
+  const allowed = fs
+    .readFileSync(path.join(root, '.dockerignore'), 'utf8')
+    .split('\n')
+    .filter((line) => line.startsWith('!'))
+    .map((line) => line.slice(1).replace(/\/$/, ''));
+  expect(members.filter((member) => !allowed.some((a) => member === a || member.startsWith(`${a}/`)))).toEqual([]);
 });
