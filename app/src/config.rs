@@ -14,8 +14,6 @@ use kit::{
 pub struct AppConfig {
     /// `TABLE_NAME`: the single DynamoDB table.
     pub table: String,
-    /// `LIKE_SHARDS` (16): counter shards per post. Only ever increase it.
-    pub like_shards: ShardCount,
     /// `LATEST_SHARDS` (16): partitions of the global latest index. Only ever increase it.
     pub latest_shards: ShardCount,
     /// `CURSOR_SECRET` (or `CURSOR_SECRET_ARN`): signs pagination cursors; the same value on every instance.
@@ -46,7 +44,6 @@ impl AppConfig {
         let default_shards = ShardCount::new(16).expect("16 is a valid shard count");
         Ok(Self {
             table: env.required("TABLE_NAME")?,
-            like_shards: env.or("LIKE_SHARDS", default_shards)?,
             latest_shards: env.or("LATEST_SHARDS", default_shards)?,
             cursor_secret: secrets.required(env, "CURSOR_SECRET").await?,
             edge_secret: secrets.rotating(env, "EDGE_SECRET").await?,
@@ -83,7 +80,7 @@ mod tests {
         let config = from_env(&env).await.unwrap();
         assert_eq!(config.job_retry.base, Duration::from_secs(2));
         assert_eq!(config.max_upload_bytes, 10 * 1024 * 1024);
-        assert_eq!(config.like_shards.get(), 16);
+        assert_eq!(config.latest_shards.get(), 16);
         assert_eq!(config.request_timeout, Duration::from_secs(10));
         assert!(!format!("{config:?}").contains("0123456789abcdef"));
         assert!(config.edge_secret.is_none(), "only deployed hosts insist on the edge");
@@ -94,8 +91,8 @@ mod tests {
         let short =
             Env::from_pairs([("TABLE_NAME", "t"), ("CURSOR_SECRET", &"x".repeat(32)), ("EDGE_SECRET", "short")]);
         assert!(from_env(&short).await.unwrap_err().to_string().contains("EDGE_SECRET"));
-        let zero = Env::from_pairs([("TABLE_NAME", "t"), ("CURSOR_SECRET", &"x".repeat(32)), ("LIKE_SHARDS", "0")]);
-        assert!(from_env(&zero).await.unwrap_err().to_string().contains("LIKE_SHARDS"));
+        let zero = Env::from_pairs([("TABLE_NAME", "t"), ("CURSOR_SECRET", &"x".repeat(32)), ("LATEST_SHARDS", "0")]);
+        assert!(from_env(&zero).await.unwrap_err().to_string().contains("LATEST_SHARDS"));
         let missing = Env::from_pairs([("CURSOR_SECRET", &"x".repeat(32))]);
         assert_eq!(from_env(&missing).await.unwrap_err(), ConfigError::Missing { name: "TABLE_NAME".into() });
     }

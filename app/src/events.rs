@@ -1,4 +1,4 @@
-//! Application events: what the request path hands to the jobs queue instead of doing itself.
+//! Application events: follow-up work handed to the jobs queue (the like counter queues rollups this way).
 
 use std::sync::Arc;
 

@@ -29,9 +29,11 @@ pub struct AppState {
 impl AppState {
     pub fn new(config: AppConfig, sdk: &SdkConfig) -> Self {
         let db = aws_sdk_dynamodb::Client::new(sdk);
-        let store = Store::new(db.clone(), config.table.clone(), config.like_shards, config.latest_shards);
+        let store = Store::new(db.clone(), config.table.clone(), config.latest_shards);
         let mut idempotency = Idempotency::new(db, config.table.clone(), Arc::new(kit::auth::subject_scope));
         idempotency.max_body = config.max_body_bytes;
+        // No attempt runs longer than the request timeout: after that, its claim has lapsed for a retry to take.
+        idempotency.lock = config.request_timeout + std::time::Duration::from_secs(1);
         let sqs = aws_sdk_sqs::Client::new(sdk);
         Self {
             store,

@@ -30,7 +30,6 @@ export function appEnvironment(resources: AppResources): Record<string, string> 
     JOBS_QUEUE_URL: resources.jobsQueue.queueUrl,
     MEDIA_BUCKET: resources.mediaBucket.bucketName,
     CURSOR_SECRET_ARN: resources.cursorSecret.secretArn,
-    LIKE_SHARDS: String(common.likeShards),
     LATEST_SHARDS: String(common.latestShards),
     LOG_FORMAT: 'json',
     RUST_LOG: 'info',

@@ -47,6 +47,11 @@ export class CoreAlarms extends Construct {
       });
     }
 
+    this.add('StreamFailures', 'The like counter gave up on stream records: likes not counted (see docs/data-model.md)', {
+      metric: queues.streamFailures.metricApproximateNumberOfMessagesVisible({ period: minute, statistic: 'Maximum' }),
+      threshold: 0,
+      evaluationPeriods: 1,
+    });
     const url = (metricName: string) =>
       functions.api.metric(metricName, { period: minute, statistic: 'Sum' });
     this.add('Api5xxRate', 'Over 1% of API requests (Function URL) end in 5xx', {

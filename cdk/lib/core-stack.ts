@@ -77,6 +77,8 @@ export class CoreStack extends Stack {
 
     const outputs: Record<string, string> = {
       TableName: this.data.table.tableName,
+      // For `jobs --stream` locally: the like counter's event source.
+      TableStreamArn: this.data.table.tableStreamArn!,
       MediaBucketName: this.data.mediaBucket.bucketName,
       JobsQueueUrl: this.queues.jobs.queue.queueUrl,
       JobsDeadLetterQueueUrl: this.queues.jobs.deadLetters.queueUrl,

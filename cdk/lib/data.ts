@@ -16,6 +16,9 @@ export class Data extends Construct {
       partitionKey: { name: 'pk', type: dynamodb.AttributeType.STRING },
       sortKey: { name: 'sk', type: dynamodb.AttributeType.STRING },
       timeToLiveAttribute: 'expires_at',
+      // The outbox of likes: every committed like and unlike reaches the like counter (the jobs function) through
+      // the stream, so no failed call after the write can lose one. Keys are all the counter needs.
+      stream: dynamodb.StreamViewType.KEYS_ONLY,
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: stage.pointInTimeRecovery },
       deletionProtection: stage.removalPolicy === RemovalPolicy.RETAIN,

@@ -1,9 +1,10 @@
 // The Lambda functions: `api` (the HTTP API behind a Function URL, the edge's second upstream, answering only
 // requests carrying the edge secret, trusting the stage's user pool) and `jobs` (SQS consumers with partial batch
-// failures). Least privilege: each gets exactly the grants it uses; secrets reach them by ARN, never by value.
+// failures, and the like counter on the table's stream). Least privilege: each gets exactly the grants it uses;
+// secrets reach them by ARN, never by value.
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
-import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { DynamoEventSource, SqsDlq, SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { ServingResources, appEnvironment, grantRequestPath, servingEnvironment } from './app-config';
@@ -62,7 +63,7 @@ export class Functions extends Construct {
       ...shared,
       environment: appEnvironment(app),
       binary: 'jobs',
-      description: 'Stampede SQS jobs (like rollups, media thumbnails)',
+      description: 'Stampede jobs (like counting from the table stream, like rollups, media thumbnails)',
       memorySize: 1024,
       timeout: common.jobsTimeout,
       logGroup: logGroup('Jobs'),
@@ -83,5 +84,27 @@ export class Functions extends Construct {
       // Permanent failures are sent straight to the dead-letter queue with their reason.
       workQueue.deadLetters.grantSendMessages(this.jobs);
     }
+    // The like counter (app::jobs::like_counts). The tumbling window is there for the shard id it gives each
+    // call, which makes counting exactly-once; one batch per shard at a time (parallelization 1) keeps each
+    // shard's changes in order. A failing batch is retried whole (counting is idempotent) and, after
+    // retryAttempts, reported to streamFailures, an alarm; only like changes reach the function.
+    this.jobs.addEventSource(
+      new DynamoEventSource(data.table, {
+        startingPosition: lambda.StartingPosition.TRIM_HORIZON,
+        batchSize: common.likeCounterBatchSize,
+        maxBatchingWindow: common.likeCounterBatchingWindow,
+        tumblingWindow: common.likeCounterBatchingWindow,
+        parallelizationFactor: 1,
+        bisectBatchOnError: false,
+        retryAttempts: 100,
+        onFailure: new SqsDlq(queues.streamFailures),
+        filters: [
+          lambda.FilterCriteria.filter({
+            eventName: lambda.FilterRule.or('INSERT', 'REMOVE'),
+            dynamodb: { Keys: { pk: { S: lambda.FilterRule.beginsWith('USER#') }, sk: { S: lambda.FilterRule.beginsWith('LIKE#') } } },
+          }),
+        ],
+      }),
+    );
   }
 }

@@ -16,7 +16,7 @@ import { Construct } from 'constructs';
 import { ServingResources, grantRequestPath, servingEnvironment } from './app-config';
 import { Dashboard, Monitored } from './dashboard';
 import { REPO_ROOT } from './rust-lambda';
-import { Stage } from './stage';
+import { Stage, common } from './stage';
 
 export interface OriginStackProps extends StackProps {
   readonly stage: Stage;
@@ -63,7 +63,11 @@ export class OriginStack extends Stack {
           : ecs.ContainerImage.fromAsset(REPO_ROOT, { file: 'origin/Dockerfile', platform: Platform.LINUX_AMD64 }),
         containerPort: 8080,
         // Secrets by ARN, read by the task's own role at start (and re-read when the edge secret rotates).
-        environment: { ...servingEnvironment(app), BIND_ADDR: '0.0.0.0:8080' },
+        environment: {
+          ...servingEnvironment(app),
+          BIND_ADDR: '0.0.0.0:8080',
+          REQUEST_TIMEOUT_MS: String(common.originRequestTimeout.toMilliseconds()),
+        },
       },
     });
     this.service.targetGroup.configureHealthCheck({

@@ -34,12 +34,22 @@ export class Queues extends Construct {
   readonly jobs: WorkQueue;
   /** S3 object-created events of media uploads. */
   readonly media: WorkQueue;
+  /**
+   * Where the like counter's event source mapping reports stream batches it gave up on (which shard, which
+   * sequence numbers; the records stay in the stream for 24 hours). Anything here is an uncounted like.
+   */
+  readonly streamFailures: sqs.Queue;
 
   /** `maxReceiveCount`: receives before a message moves to its dead-letter queue. */
   constructor(scope: Construct, id: string, maxReceiveCount: number = common.maxReceiveCount) {
     super(scope, id);
     this.jobs = new WorkQueue(this, 'Jobs', maxReceiveCount);
     this.media = new WorkQueue(this, 'Media', maxReceiveCount);
+    this.streamFailures = new sqs.Queue(this, 'StreamFailures', {
+      retentionPeriod: Duration.days(14),
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+    });
   }
 
   all(): WorkQueue[] {

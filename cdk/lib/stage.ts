@@ -62,9 +62,17 @@ export const common = {
   /** The jobs function's timeout; queue visibility is 6× this so a message is not redelivered mid-run. */
   jobsTimeout: Duration.seconds(30),
   apiTimeout: Duration.seconds(10),
+  /**
+   * The origin's own request timeout: below the edge's ORIGIN_TIMEOUT_MS (edge/wrangler.toml, 3 s), so the origin
+   * answers 504 itself rather than being cut off by the edge while it keeps working.
+   */
+  originRequestTimeout: Duration.millis(2500),
   /** Receives before a message moves to its dead-letter queue (`-c maxReceiveCount=N` to change). */
   maxReceiveCount: 5,
-  likeShards: 16,
+  /** The like counter reads the table stream in calls of up to this many records... */
+  likeCounterBatchSize: 1000,
+  /** ...gathered for at most this long: the delay a like takes to be counted, and what coalesces a hot post. */
+  likeCounterBatchingWindow: Duration.seconds(1),
   latestShards: 16,
 };
 

@@ -4,7 +4,7 @@ import { only, synth } from './helpers';
 const { core, coreTemplate: template } = synth('dev');
 
 describe('data', () => {
-  test('the single table: pk/sk, GSI1, TTL on expires_at, on demand, no stream', () => {
+  test('the single table: pk/sk, GSI1, TTL on expires_at, on demand, a keys-only stream', () => {
     const { resource } = only(template, 'AWS::DynamoDB::Table');
     const props = resource.Properties;
     expect(props.KeySchema).toEqual([
@@ -23,7 +23,7 @@ describe('data', () => {
     ]);
     expect(props.TimeToLiveSpecification).toEqual({ AttributeName: 'expires_at', Enabled: true });
     expect(props.BillingMode).toBe('PAY_PER_REQUEST');
-    expect(props.StreamSpecification).toBeUndefined();
+    expect(props.StreamSpecification).toEqual({ StreamViewType: 'KEYS_ONLY' });
   });
 
   test('the media bucket blocks public access and notifies the media queue of uploads', () => {
@@ -73,10 +73,12 @@ describe('async', () => {
     expect(queue.Properties.RedrivePolicy.maxReceiveCount).toBe(3);
   });
 
+  const mappings = () => Object.values(template.findResources('AWS::Lambda::EventSourceMapping')) as any[];
+  const fromQueues = () => mappings().filter((m) => m.Properties.StartingPosition === undefined);
+
   test('the jobs function consumes both queues with partial batch failures', () => {
-    const mappings = template.findResources('AWS::Lambda::EventSourceMapping');
-    expect(Object.keys(mappings)).toHaveLength(2);
-    for (const mapping of Object.values(mappings) as any[]) {
+    expect(fromQueues()).toHaveLength(2);
+    for (const mapping of fromQueues()) {
       expect(mapping.Properties).toMatchObject({
         FunctionResponseTypes: ['ReportBatchItemFailures'],
         BatchSize: 10,
@@ -84,6 +86,25 @@ describe('async', () => {
         ScalingConfig: { MaximumConcurrency: 2 },
       });
     }
+  });
+
+  test('the like counter reads the table stream: one ordered batch per shard, windows for shard ids, likes only', () => {
+    const stream = mappings().filter((m) => m.Properties.StartingPosition !== undefined);
+    expect(stream).toHaveLength(1);
+    const props = stream[0].Properties;
+    expect(props.EventSourceArn).toEqual(core.resolve(core.data.table.tableStreamArn));
+    expect(props).toMatchObject({
+      FunctionName: core.resolve(core.functions.jobs.functionName),
+      StartingPosition: 'TRIM_HORIZON',
+      // More than 1 would hand one shard's changes to concurrent calls: the per-shard sequence check needs order.
+      ParallelizationFactor: 1,
+      TumblingWindowInSeconds: 1,
+      BisectBatchOnFunctionError: false,
+      DestinationConfig: { OnFailure: { Destination: core.resolve(core.queues.streamFailures.queueArn) } },
+    });
+    const pattern = JSON.parse(props.FilterCriteria.Filters[0].Pattern);
+    expect(pattern.dynamodb.Keys.sk.S).toEqual([{ prefix: 'LIKE#' }]);
+    expect(pattern.eventName).toEqual(['INSERT', 'REMOVE']);
   });
 });
 
@@ -111,7 +132,7 @@ describe('functions', () => {
           'CURSOR_SECRET_ARN',
           'JOBS_QUEUE_URL',
           'LATEST_SHARDS',
-          'LIKE_SHARDS',
+          
           'LOG_FORMAT',
           'MEDIA_BUCKET',
           'RUST_LOG',
@@ -150,15 +171,24 @@ describe('functions', () => {
     expect(resources.every((r: string) => r.includes('/originals/*') || r.includes('/thumbnails/*') || r === JSON.stringify(bucketArn))).toBe(true);
   });
 
-  test('DynamoDB permissions are scoped to the table and its indexes', () => {
+  test('DynamoDB permissions are scoped to the table and its indexes, stream reads to its stream', () => {
     const tableArn = core.resolve(core.data.table.tableArn);
+    const streamArn = core.resolve(core.data.table.tableStreamArn);
     const policies = Object.values(template.findResources('AWS::IAM::Policy')) as any[];
     const dynamoStatements = policies
       .flatMap((p) => p.Properties.PolicyDocument.Statement)
       .filter((s: any) => [s.Action].flat().some((a: string) => a.startsWith('dynamodb:')));
     expect(dynamoStatements.length).toBeGreaterThanOrEqual(2);
     for (const statement of dynamoStatements) {
-      expect(statement.Resource).toEqual([tableArn, { 'Fn::Join': ['', [tableArn, '/index/*']] }]);
+      const actions = [statement.Action].flat();
+      if (actions.every((a: string) => a === 'dynamodb:ListStreams')) {
+        expect(statement.Resource).toBe('*'); // ListStreams has no resource-level permissions
+      } else if (JSON.stringify(statement.Resource) === JSON.stringify(streamArn)) {
+        const streamActions = ['dynamodb:DescribeStream', 'dynamodb:GetRecords', 'dynamodb:GetShardIterator'];
+        expect(actions.every((a: string) => streamActions.includes(a))).toBe(true);
+      } else {
+        expect(statement.Resource).toEqual([tableArn, { 'Fn::Join': ['', [tableArn, '/index/*']] }]);
+      }
     }
     const allActions = policies.flatMap((p) => p.Properties.PolicyDocument.Statement).flatMap((s: any) => [s.Action].flat());
     expect(allActions).not.toContain('dynamodb:*');
@@ -229,7 +259,7 @@ describe('observability', () => {
   test('alarms: each DLQ above 0, queue age, API 5xx rate, Lambda and DynamoDB throttles', () => {
     const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')) as any[];
     const dlqAlarms = alarms.filter((a) => a.Properties.MetricName === 'ApproximateNumberOfMessagesVisible');
-    expect(dlqAlarms).toHaveLength(2);
+    expect(dlqAlarms).toHaveLength(3); // two dead-letter queues, and the like counter's stream failures
     for (const alarm of dlqAlarms) {
       expect(alarm.Properties).toMatchObject({ Threshold: 0, ComparisonOperator: 'GreaterThanThreshold' });
     }
@@ -252,7 +282,7 @@ describe('observability', () => {
   test('outputs feed the edge, the local stack and code deploys onto the functions', () => {
     const outputs = Object.keys(template.toJSON().Outputs);
     expect(outputs).toEqual(
-      expect.arrayContaining(['TableName', 'MediaBucketName', 'JobsQueueUrl', 'JobsDeadLetterQueueUrl', 'MediaQueueUrl', 'ApiFunctionUrl']),
+      expect.arrayContaining(['TableName', 'TableStreamArn', 'MediaBucketName', 'JobsQueueUrl', 'JobsDeadLetterQueueUrl', 'MediaQueueUrl', 'ApiFunctionUrl']),
     );
     template.hasOutput('ApiFunctionName', { Value: core.resolve(core.functions.api.functionName) });
     template.hasOutput('JobsFunctionName', { Value: core.resolve(core.functions.jobs.functionName) });

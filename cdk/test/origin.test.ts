@@ -46,7 +46,6 @@ test('the container gets the app configuration, its secrets by ARN (read by the 
       'TABLE_NAME',
       'JOBS_QUEUE_URL',
       'MEDIA_BUCKET',
-      'LIKE_SHARDS',
       'LATEST_SHARDS',
       'CURSOR_SECRET_ARN',
       'EDGE_SECRET_ARN',
@@ -106,4 +105,20 @@ test("the image's build context holds every member of the Rust workspace (docker
     .filter((line) => line.startsWith('!'))
     .map((line) => line.slice(1).replace(/\/$/, ''));
   expect(members.filter((member) => !allowed.some((a) => member === a || member.startsWith(`${a}/`)))).toEqual([]);
+});
+
+test("every host gives up before the edge stops waiting for it: it answers 504 itself, not mid-work", () => {
+  // The edge's timeouts, as deployed (the [vars] of edge/wrangler.toml).
+  const wrangler = fs.readFileSync(path.join(__dirname, '..', '..', 'edge', 'wrangler.toml'), 'utf8');
+  const deployedVars = wrangler.split(/^\[/m).find((section) => section.startsWith('vars]'))!;
+  const edgeVar = (name: string) => Number(new RegExp(`^${name} = "(\\d+)"`, 'm').exec(deployedVars)![1]);
+  const { resource: task } = only(template, 'AWS::ECS::TaskDefinition');
+  const env = Object.fromEntries(task.Properties.ContainerDefinitions[0].Environment.map((e: any) => [e.Name, e.Value]));
+  expect(Number(env.REQUEST_TIMEOUT_MS)).toBeLessThan(edgeVar('ORIGIN_TIMEOUT_MS'));
+
+  const { core, coreTemplate } = synth('dev');
+  const api = coreTemplate.toJSON().Resources[core.getLogicalId(core.functions.api.node.defaultChild as any)];
+  const apiRequestTimeout = Number(api.Properties.Environment.Variables.REQUEST_TIMEOUT_MS);
+  expect(apiRequestTimeout).toBeLessThan(api.Properties.Timeout * 1000);
+  expect(api.Properties.Timeout * 1000).toBeLessThanOrEqual(edgeVar('LAMBDA_TIMEOUT_MS'));
 });

@@ -7,8 +7,23 @@ pub const EDGE_SECRET: &str = "x-edge-secret";
 /// The edge deletes those entries and does not pass the header on to the client.
 pub const INVALIDATES: &str = "x-invalidates";
 
-/// Unsafe requests carrying it are replayed, not repeated, by the API (so the edge may resend them).
+/// Unsafe requests carrying it are replayed, not repeated, by the API on the routes of [`IDEMPOTENT_POSTS`] (so
+/// the edge may resend them there, and only there).
 pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
+
+/// The `POST` routes that honour [`IDEMPOTENCY_KEY`]: every create. A create repeated with the same key makes
+/// nothing new and answers what the first one did.
+pub const IDEMPOTENT_POSTS: [&str; 3] = ["/v1/users", "/v1/posts", "/v1/media/uploads"];
+
+/// Whether a request may be sent a second time after the first may have been seen: safe and idempotent methods,
+/// and `POST`s with an [`IDEMPOTENCY_KEY`] to a route that honours it. Never `PATCH`, never other `POST`s.
+pub fn may_resend(method: &str, path: &str, has_idempotency_key: bool) -> bool {
+    match method {
+        "GET" | "HEAD" | "OPTIONS" | "PUT" | "DELETE" => true,
+        "POST" => has_idempotency_key && IDEMPOTENT_POSTS.contains(&path),
+        _ => false,
+    }
+}
 
 /// At most this many paths are honoured in one [`INVALIDATES`] header.
 pub const MAX_INVALIDATED_PATHS: usize = 16;
@@ -37,6 +52,17 @@ pub fn invalidated_paths(value: &str) -> Vec<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_idempotent_requests_may_be_sent_twice() {
+        assert!(may_resend("GET", "/v1/posts", false) && may_resend("PUT", "/v1/posts/1/like", false));
+        assert!(may_resend("DELETE", "/v1/posts/1", false));
+        for path in IDEMPOTENT_POSTS {
+            assert!(may_resend("POST", path, true) && !may_resend("POST", path, false), "{path}");
+        }
+        assert!(!may_resend("POST", "/v1/posts/1/anything", true), "a route that ignores the key");
+        assert!(!may_resend("PATCH", "/v1/users/me", true));
+    }
 
     #[test]
     fn invalidation_paths_round_trip_and_junk_is_dropped() {

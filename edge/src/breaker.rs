@@ -1,12 +1,20 @@
 //! A circuit breaker for the origin, one per isolate: after `threshold` consecutive failures it opens and the
 //! edge goes straight to Lambda for `cooldown`; then one trial request is let through (half-open), and its
-//! outcome closes or reopens the breaker. Time is passed in, so the state machine is testable anywhere.
+//! outcome closes or reopens the breaker. A trial that never reports (its request was cancelled) is given up
+//! after `trial_ms` and another is let through. Time is passed in, so the state machine is testable anywhere.
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum State {
-    Closed { failures: u32 },
-    Open { until_ms: u64 },
-    HalfOpen { trial_running: bool },
+    Closed {
+        failures: u32,
+    },
+    Open {
+        until_ms: u64,
+    },
+    /// A trial request is out; another may go once `trial_until_ms` has passed without an outcome.
+    HalfOpen {
+        trial_until_ms: u64,
+    },
 }
 
 #[derive(Debug, Clone)]
@@ -14,11 +22,13 @@ pub struct Breaker {
     state: State,
     threshold: u32,
     cooldown_ms: u64,
+    trial_ms: u64,
 }
 
 impl Breaker {
-    pub fn new(threshold: u32, cooldown_ms: u64) -> Self {
-        Self { state: State::Closed { failures: 0 }, threshold: threshold.max(1), cooldown_ms }
+    /// `trial_ms`: how long a trial may take (the origin's timeout: no answer can come later).
+    pub fn new(threshold: u32, cooldown_ms: u64, trial_ms: u64) -> Self {
+        Self { state: State::Closed { failures: 0 }, threshold: threshold.max(1), cooldown_ms, trial_ms }
     }
 
     pub fn state(&self) -> State {
@@ -29,16 +39,11 @@ impl Breaker {
     pub fn allow(&mut self, now_ms: u64) -> bool {
         match self.state {
             State::Closed { .. } => true,
-            State::Open { until_ms } if now_ms >= until_ms => {
-                self.state = State::HalfOpen { trial_running: true };
+            State::Open { until_ms } | State::HalfOpen { trial_until_ms: until_ms } if now_ms >= until_ms => {
+                self.state = State::HalfOpen { trial_until_ms: now_ms + self.trial_ms };
                 true
             }
-            State::Open { .. } => false,
-            State::HalfOpen { trial_running: true } => false,
-            State::HalfOpen { trial_running: false } => {
-                self.state = State::HalfOpen { trial_running: true };
-                true
-            }
+            State::Open { .. } | State::HalfOpen { .. } => false,
         }
     }
 
@@ -60,7 +65,7 @@ mod tests {
 
     #[test]
     fn opens_after_the_threshold_and_recovers_through_one_trial() {
-        let mut breaker = Breaker::new(3, 1_000);
+        let mut breaker = Breaker::new(3, 1_000, 300);
         for _ in 0..2 {
             assert!(breaker.allow(0));
             breaker.record_failure(0);
@@ -79,7 +84,7 @@ mod tests {
 
     #[test]
     fn a_failed_trial_reopens_and_a_success_resets_the_count() {
-        let mut breaker = Breaker::new(2, 1_000);
+        let mut breaker = Breaker::new(2, 1_000, 300);
         breaker.record_failure(0);
         breaker.record_success();
         breaker.record_failure(0);
@@ -88,5 +93,16 @@ mod tests {
         assert!(breaker.allow(1_000));
         breaker.record_failure(1_000);
         assert_eq!(breaker.state(), State::Open { until_ms: 2_000 });
+    }
+
+    #[test]
+    fn a_trial_that_never_reports_is_replaced_by_another() {
+        let mut breaker = Breaker::new(1, 1_000, 300);
+        breaker.record_failure(0);
+        assert!(breaker.allow(1_000), "the trial goes out, and its request is cancelled: no outcome ever");
+        assert!(!breaker.allow(1_299), "still waiting for it");
+        assert!(breaker.allow(1_300), "given up: another trial");
+        breaker.record_success();
+        assert_eq!(breaker.state(), State::Closed { failures: 0 });
     }
 }

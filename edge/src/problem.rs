@@ -67,6 +67,11 @@ pub fn bad_gateway(detail: impl Into<String>) -> Problem {
     Problem { kind: problems::BAD_GATEWAY, detail: detail.into() }
 }
 
+/// The upstream took longer than the edge waits.
+pub fn gateway_timeout(detail: impl Into<String>) -> Problem {
+    Problem { kind: problems::TIMEOUT, detail: detail.into() }
+}
+
 /// The edge's own configuration is wrong: an operator's mistake, not the client's.
 pub fn misconfigured(detail: impl Into<String>) -> Problem {
     Problem { kind: problems::INTERNAL, detail: detail.into() }
@@ -85,6 +90,7 @@ mod tests {
         assert_eq!(json["status"], 429);
         assert_eq!(payload_too_large(10).status(), 413);
         assert_eq!(bad_gateway("x").status(), 502);
+        assert_eq!(gateway_timeout("x").status(), 504);
         assert_eq!(unavailable("x").status(), 503);
         assert_eq!(invalid_token("the token has expired").status(), 401);
         assert_eq!(

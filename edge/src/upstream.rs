@@ -1,5 +1,7 @@
-//! Which upstream answers: the container origin first; on a connection error, a timeout, 502/503/504 or an open
-//! breaker, Lambda, once, and only for requests that are safe to send twice.
+//! Which upstream answers: the container origin first; on a connection error, a timeout, 502 or 504 or an open
+//! breaker, Lambda, once, and only for requests that are safe to send twice. A 503 is the origin shedding load,
+//! not failing: it is passed on with its Retry-After, never replayed on Lambda against the same overloaded data,
+//! and it does not count toward the breaker.
 
 use url::Url;
 
@@ -24,15 +26,14 @@ impl Upstream {
 /// never forwarded.
 pub const SECRET_HEADER: &str = stampede_contract::headers::EDGE_SECRET;
 
-/// Statuses that mean "this upstream is unwell", not "this request is wrong".
+/// Statuses that mean "this upstream is unwell", not "this request is wrong" nor "slow down" (503).
 pub fn is_upstream_failure(status: u16) -> bool {
-    matches!(status, 502..=504)
+    matches!(status, 502 | 504)
 }
 
-/// Whether a request may be sent again after the first upstream may have seen it: idempotent methods, or writes
-/// with an `Idempotency-Key` (the API replays the first response for those).
-pub fn may_retry(method: &str, has_idempotency_key: bool) -> bool {
-    matches!(method, "GET" | "HEAD" | "OPTIONS" | "PUT" | "DELETE") || has_idempotency_key
+/// Whether a request may be sent again after the first upstream may have seen it (`stampede_contract`).
+pub fn may_retry(method: &str, path: &str, has_idempotency_key: bool) -> bool {
+    stampede_contract::headers::may_resend(method, path, has_idempotency_key)
 }
 
 /// The URL of `path_and_query` on `base` (which may carry a path prefix, like `cargo lambda watch`'s
@@ -47,10 +48,12 @@ mod tests {
 
     #[test]
     fn failover_rules() {
-        assert!(is_upstream_failure(502) && is_upstream_failure(503) && is_upstream_failure(504));
+        assert!(is_upstream_failure(502) && is_upstream_failure(504));
+        assert!(!is_upstream_failure(503), "backpressure, not failure");
         assert!(!is_upstream_failure(500) && !is_upstream_failure(404) && !is_upstream_failure(429));
-        assert!(may_retry("GET", false) && may_retry("PUT", false) && may_retry("DELETE", false));
-        assert!(!may_retry("POST", false) && may_retry("POST", true) && !may_retry("PATCH", false));
+        assert!(may_retry("GET", "/v1/posts", false) && may_retry("PUT", "/v1/posts/p/like", false));
+        assert!(!may_retry("POST", "/v1/posts", false) && may_retry("POST", "/v1/posts", true));
+        assert!(!may_retry("PATCH", "/v1/users/me", true));
         assert_eq!(Upstream::Lambda.name(), "lambda");
     }
 

@@ -1,11 +1,12 @@
-//! AWS SDK configuration shared by every client: one rustls (ring) HTTP stack and tight timeouts.
+//! AWS SDK configuration shared by every client: one rustls (ring) HTTP stack, tight timeouts and the one place
+//! retries are bounded.
 //!
 //! The endpoint, region and credentials come from the standard AWS environment (`AWS_ENDPOINT_URL`, `AWS_REGION`,
 //! the credential chain), so the same binary talks to AWS, moto or LocalStack without code changes.
 
 use std::time::Duration;
 
-use aws_config::{BehaviorVersion, SdkConfig, timeout::TimeoutConfig};
+use aws_config::{BehaviorVersion, SdkConfig, retry::RetryConfig, timeout::TimeoutConfig};
 use aws_smithy_http_client::{
     Builder,
     tls::{Provider, rustls_provider::CryptoMode},
@@ -15,6 +16,11 @@ use aws_smithy_http_client::{
 ///
 /// Timeouts: 1 s to connect, 3 s per attempt, 10 s per operation including retries. A request handler that
 /// waits longer than that on DynamoDB has already lost its client.
+///
+/// Retries: the SDK's standard mode, the only retry of throttling and transient errors anywhere in Stampede: at
+/// most 3 attempts, 50 ms to 1 s of jittered backoff between them, and the standard retry quota, which stops
+/// retrying when most attempts fail (an overloaded table is not sent 3× the load). What still fails is the
+/// caller's overload (503 with Retry-After: `dynamo::DynamoError::is_overload`).
 pub async fn sdk_config() -> SdkConfig {
     let http_client = Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring)).build_https();
     let timeouts = TimeoutConfig::builder()
@@ -22,5 +28,14 @@ pub async fn sdk_config() -> SdkConfig {
         .operation_attempt_timeout(Duration::from_secs(3))
         .operation_timeout(Duration::from_secs(10))
         .build();
-    aws_config::defaults(BehaviorVersion::latest()).http_client(http_client).timeout_config(timeouts).load().await
+    let retries = RetryConfig::standard()
+        .with_max_attempts(3)
+        .with_initial_backoff(Duration::from_millis(50))
+        .with_max_backoff(Duration::from_secs(1));
+    aws_config::defaults(BehaviorVersion::latest())
+        .http_client(http_client)
+        .timeout_config(timeouts)
+        .retry_config(retries)
+        .load()
+        .await
 }

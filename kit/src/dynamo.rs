@@ -14,8 +14,9 @@ pub type Item = HashMap<String, AttributeValue>;
 
 /// BatchGetItem takes at most this many keys per call.
 const BATCH_GET_LIMIT: usize = 100;
-/// Attempts at unprocessed keys or conflicting transactions before giving up.
-const MAX_ATTEMPTS: u32 = 6;
+/// Attempts at unprocessed keys or conflicting transactions before giving up: the backoff between them adds up
+/// to at most about 0.35 s, well inside a request's time. Throttling is retried by the SDK alone (`kit::aws`).
+const MAX_ATTEMPTS: u32 = 4;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DynamoError {
@@ -32,18 +33,26 @@ pub enum DynamoError {
 }
 
 impl DynamoError {
-    /// Capacity trouble that clears on its own: the right answer is 503 with Retry-After, not 500.
+    /// Capacity trouble that clears on its own: the right answer is 503 with Retry-After, not 500. Throttling,
+    /// whether of a whole request or of one item inside a transaction (its cancellation reason), a write that met
+    /// an item a transaction holds, the service's own transient failure, and no answer at all.
     pub fn is_overload(&self) -> bool {
         use aws_sdk_dynamodb::Error as E;
         match self {
             Self::Unprocessed(_) | Self::Contended | Self::NoAnswer(_) => true,
-            Self::Sdk(e) => matches!(
-                e.as_ref(),
+            Self::Sdk(e) => match e.as_ref() {
                 E::ProvisionedThroughputExceededException(_)
-                    | E::RequestLimitExceeded(_)
-                    | E::ThrottlingException(_)
-                    | E::LimitExceededException(_)
-            ),
+                | E::RequestLimitExceeded(_)
+                | E::ThrottlingException(_)
+                | E::LimitExceededException(_)
+                | E::TransactionConflictException(_)
+                | E::TransactionInProgressException(_)
+                | E::InternalServerError(_) => true,
+                E::TransactionCanceledException(e) => {
+                    e.cancellation_reasons().iter().filter_map(|r| r.code()).any(is_transient_cancellation)
+                }
+                _ => false,
+            },
         }
     }
 }
@@ -196,6 +205,12 @@ pub async fn batch_get(client: &Client, table: &str, keys: Vec<Item>) -> Result<
     Ok(items)
 }
 
+/// Cancellation reasons that say "not now" rather than "not this": the item was throttled or held by another
+/// transaction.
+fn is_transient_cancellation(code: &str) -> bool {
+    matches!(code, "ThrottlingError" | "ProvisionedThroughputExceeded" | "RequestLimitExceeded" | "TransactionConflict")
+}
+
 /// Why each item of a cancelled transaction failed, in request order (`None` for items that did not fail).
 fn cancellation_reasons(err: &SdkError<TransactWriteItemsError, impl std::fmt::Debug>) -> Option<Vec<Option<String>>> {
     match err.as_service_error()? {
@@ -222,8 +237,9 @@ impl Transaction {
 }
 
 /// Sends a transaction, retrying with backoff while it is cancelled only by conflicts with concurrent
-/// transactions on the same items (the hot-key case). Cancellations by failed conditions are an outcome;
-/// any other cancellation (throttling, validation) is an error.
+/// transactions on the same items, at most [`MAX_ATTEMPTS`] times (then [`DynamoError::Contended`]).
+/// Cancellations by failed conditions are an outcome; any other cancellation is an error, not retried here:
+/// throttling (an overload, [`DynamoError::is_overload`]) is the caller's to retry later, and validation is a bug.
 pub async fn transact_write(request: TransactWriteItemsFluentBuilder) -> Result<Transaction, DynamoError> {
     let mut attempt = 0;
     loop {
@@ -246,5 +262,86 @@ pub async fn transact_write(request: TransactWriteItemsFluentBuilder) -> Result<
             return Err(DynamoError::Contended);
         }
         backoff(attempt).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Canned SDK responses (aws-smithy-mocks) for what the emulator only produces under pushback.
+    use aws_sdk_dynamodb::{
+        Client,
+        operation::{
+            put_item::PutItemError,
+            transact_write_items::{TransactWriteItemsError, TransactWriteItemsOutput},
+        },
+        types::{
+            CancellationReason,
+            error::{ThrottlingException, TransactionCanceledException},
+        },
+    };
+    use aws_smithy_mocks::{RuleMode, mock, mock_client};
+
+    use super::*;
+
+    fn cancelled(codes: &[&str]) -> TransactWriteItemsError {
+        let reasons = codes.iter().map(|code| CancellationReason::builder().code(*code).build()).collect();
+        TransactWriteItemsError::TransactionCanceledException(
+            TransactionCanceledException::builder().set_cancellation_reasons(Some(reasons)).build(),
+        )
+    }
+
+    fn request(client: &Client) -> TransactWriteItemsFluentBuilder {
+        client.transact_write_items().transact_items(tx_check("t", key("a", "b"), "attribute_exists(pk)", Expr::new()))
+    }
+
+    #[tokio::test]
+    async fn a_transaction_cancelled_by_throttling_is_an_overload_and_is_not_retried_here() {
+        let throttled = mock!(Client::transact_write_items).then_error(|| cancelled(&["None", "ThrottlingError"]));
+        let client = mock_client!(aws_sdk_dynamodb, [&throttled]);
+        let err = transact_write(request(&client)).await.unwrap_err();
+        assert!(err.is_overload(), "{err}");
+        assert_eq!(throttled.num_calls(), 1, "the caller retries later, after Retry-After");
+    }
+
+    #[tokio::test]
+    async fn conflicts_are_retried_a_bounded_number_of_times_then_are_an_overload() {
+        let conflict = mock!(Client::transact_write_items)
+            .match_requests(|_| true)
+            .sequence()
+            .error(|| cancelled(&["TransactionConflict", "None"]))
+            .repeatedly()
+            .build();
+        let client = mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, [&conflict]);
+        let err = transact_write(request(&client)).await.unwrap_err();
+        assert!(matches!(err, DynamoError::Contended) && err.is_overload(), "{err}");
+        assert_eq!(conflict.num_calls(), MAX_ATTEMPTS as usize);
+    }
+
+    #[tokio::test]
+    async fn a_conflict_that_clears_commits_and_a_failed_condition_is_an_outcome() {
+        let rule = mock!(Client::transact_write_items)
+            .sequence()
+            .error(|| cancelled(&["TransactionConflict"]))
+            .output(|| TransactWriteItemsOutput::builder().build())
+            .error(|| cancelled(&["None", "ConditionalCheckFailed"]))
+            .build();
+        let client = mock_client!(aws_sdk_dynamodb, [&rule]);
+        assert_eq!(transact_write(request(&client)).await.unwrap(), Transaction::Committed);
+        let outcome = transact_write(request(&client)).await.unwrap();
+        assert!(outcome.failed_at(1) && !outcome.failed_at(0));
+        assert_eq!(rule.num_calls(), 3);
+    }
+
+    #[tokio::test]
+    async fn throttled_plain_writes_and_validation_errors() {
+        let throttled = mock!(Client::put_item)
+            .then_error(|| PutItemError::ThrottlingException(ThrottlingException::builder().build()));
+        let client = mock_client!(aws_sdk_dynamodb, [&throttled]);
+        let err: DynamoError = client.put_item().table_name("t").send().await.unwrap_err().into();
+        assert!(err.is_overload(), "{err}");
+
+        let invalid = mock!(Client::transact_write_items).then_error(|| cancelled(&["ValidationError"]));
+        let client = mock_client!(aws_sdk_dynamodb, [&invalid]);
+        assert!(!transact_write(request(&client)).await.unwrap_err().is_overload(), "a bug is a 500, not a 503");
     }
 }

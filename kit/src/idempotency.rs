@@ -8,6 +8,11 @@
 //! 409, 429, 5xx: a profile created since, a conflict that cleared, an overload) releases the claim instead. A repeat with the same key and the same body gets the
 //! stored response with `Idempotent-Replayed: true`; while the first is still running it gets 409; with a
 //! different body it gets 422. Keys are scoped per caller, method and path, so two users never collide.
+//!
+//! Every record holds a [`Seed`], fixed when the key is first claimed and handed to the handler in the request's
+//! extensions: a create derives its new resource's id from it. A request that dies after its write (a crash, a
+//! timeout, a lost answer) leaves its claim to lapse after `lock`, or releases it keeping the seed; the retry
+//! that takes over gets the same seed, finds the resource already made, and answers with it. No second post.
 
 use std::{
     collections::HashMap,
@@ -32,6 +37,9 @@ use crate::{
 };
 
 pub const HEADER: &str = stampede_contract::headers::IDEMPOTENCY_KEY;
+const IN_PROGRESS_STATUS: &str = "in_progress";
+const COMPLETED_STATUS: &str = "completed";
+const RELEASED_STATUS: &str = "released";
 pub const REPLAYED_HEADER: &str = "idempotent-replayed";
 const MAX_KEY_LEN: usize = 255;
 /// Response headers worth replaying; the rest (dates, request ids) belong to the original exchange.
@@ -84,9 +92,14 @@ impl Idempotency {
     }
 }
 
+/// The seed of a request's idempotency record: the same for every attempt of one request (one key, one body),
+/// in the request's extensions while the handler runs. A ULID made at the first attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Seed(pub ulid::Ulid);
+
 /// A claimed record, or the reason the request must not run.
 enum Claim {
-    Acquired,
+    Acquired(Seed),
     Replay(Response),
     InProgress,
     Mismatch,
@@ -117,10 +130,12 @@ impl Idempotency {
 
     async fn claim(&self, id: &str, fingerprint: &str) -> Result<Claim, DynamoError> {
         let now = now();
+        let seed = Seed(ulid::Ulid::generate());
         let mut item = Self::record_key(id);
         item.extend([
-            ("status".to_owned(), s("in_progress")),
+            ("status".to_owned(), s(IN_PROGRESS_STATUS)),
             ("fingerprint".to_owned(), s(fingerprint)),
+            ("seed".to_owned(), s(seed.0.to_string())),
             ("expires_at".to_owned(), n((now + self.ttl).as_secs())),
             ("locked_until".to_owned(), n((now + self.lock).as_millis())),
         ]);
@@ -129,17 +144,12 @@ impl Idempotency {
             .put_item()
             .table_name(&*self.table)
             .set_item(Some(item))
-            .condition_expression(
-                "attribute_not_exists(pk) OR expires_at < :now_s OR (#status = :in_progress AND locked_until < :now_ms)",
-            )
-            .expression_attribute_names("#status", "status")
+            .condition_expression("attribute_not_exists(pk) OR expires_at < :now_s")
             .expression_attribute_values(":now_s", n(now.as_secs()))
-            .expression_attribute_values(":now_ms", n(now.as_millis()))
-            .expression_attribute_values(":in_progress", s("in_progress"))
             .send()
             .await;
         match put {
-            Ok(_) => return Ok(Claim::Acquired),
+            Ok(_) => return Ok(Claim::Acquired(seed)),
             Err(err) if err.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {}
             Err(err) => return Err(err.into()),
         }
@@ -154,12 +164,54 @@ impl Idempotency {
             .item
             .unwrap_or_default();
         let text = |name: &str| existing.get(name).and_then(|v| v.as_s().ok()).map(String::as_str);
-        Ok(match (text("fingerprint"), text("status")) {
-            (Some(f), _) if f != fingerprint => Claim::Mismatch,
-            (Some(_), Some("completed")) => Claim::Replay(stored_response(&existing)),
-            // In progress, or the record expired and vanished between the two calls: let the client retry.
+        let locked_until = existing.get("locked_until").and_then(|v| v.as_n().ok());
+        let lapsed = locked_until.and_then(|v| v.parse::<u128>().ok()).is_none_or(|until| until < now.as_millis());
+        let stored_seed = text("seed").and_then(|v| ulid::Ulid::from_string(v).ok()).map(Seed);
+        Ok(match (text("fingerprint"), text("status"), stored_seed) {
+            (Some(f), _, _) if f != fingerprint => Claim::Mismatch,
+            (Some(_), Some(COMPLETED_STATUS), _) => Claim::Replay(stored_response(&existing)),
+            // Released, or claimed by an attempt that has not been heard of for `lock`: take it over, seed and all.
+            (Some(_), Some(status), Some(seed)) if status == RELEASED_STATUS || lapsed => {
+                if self.take_over(id, status, locked_until, now).await? {
+                    Claim::Acquired(seed)
+                } else {
+                    Claim::InProgress
+                }
+            }
+            // Running, or the record expired and vanished between the two calls: let the client retry.
             _ => Claim::InProgress,
         })
+    }
+
+    /// Claims a released or lapsed record again, if nobody else did since it was read as `status`/`locked_until`.
+    async fn take_over(
+        &self,
+        id: &str,
+        status: &str,
+        locked_until: Option<&String>,
+        now: Duration,
+    ) -> Result<bool, DynamoError> {
+        let mut update = self
+            .client
+            .update_item()
+            .table_name(&*self.table)
+            .set_key(Some(Self::record_key(id)))
+            .update_expression("SET #status = :in_progress, locked_until = :lock")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":in_progress", s(IN_PROGRESS_STATUS))
+            .expression_attribute_values(":lock", n((now + self.lock).as_millis()))
+            .expression_attribute_values(":seen", s(status));
+        update = match locked_until {
+            Some(seen) => update
+                .condition_expression("#status = :seen AND locked_until = :seen_lock")
+                .expression_attribute_values(":seen_lock", AttributeValue::N(seen.clone())),
+            None => update.condition_expression("#status = :seen AND attribute_not_exists(locked_until)"),
+        };
+        match update.send().await {
+            Ok(_) => Ok(true),
+            Err(err) if err.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => Ok(false),
+            Err(err) => Err(err.into()),
+        }
     }
 
     async fn complete(
@@ -181,7 +233,7 @@ impl Idempotency {
                 "SET #status = :completed, response_status = :code, response_headers = :headers, response_body = :body REMOVE locked_until",
             )
             .expression_attribute_names("#status", "status")
-            .expression_attribute_values(":completed", s("completed"))
+            .expression_attribute_values(":completed", s(COMPLETED_STATUS))
             .expression_attribute_values(":code", n(status.as_u16()))
             .expression_attribute_values(":headers", AttributeValue::M(stored_headers))
             .expression_attribute_values(":body", s(STANDARD.encode(body)))
@@ -190,8 +242,17 @@ impl Idempotency {
         Ok(())
     }
 
+    /// Lets the next attempt run, with the same seed: this one's answer may change on a retry.
     async fn release(&self, id: &str) -> Result<(), DynamoError> {
-        self.client.delete_item().table_name(&*self.table).set_key(Some(Self::record_key(id))).send().await?;
+        self.client
+            .update_item()
+            .table_name(&*self.table)
+            .set_key(Some(Self::record_key(id)))
+            .update_expression("SET #status = :released REMOVE locked_until")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":released", s(RELEASED_STATUS))
+            .send()
+            .await?;
         Ok(())
     }
 }
@@ -245,8 +306,8 @@ pub async fn middleware(State(idempotency): State<Idempotency>, request: Request
         sha256_hex(&[scope.as_bytes(), parts.method.as_str().as_bytes(), parts.uri.path().as_bytes(), key.as_bytes()]);
     let fingerprint = sha256_hex(&[&body]);
 
-    match idempotency.claim(&id, &fingerprint).await {
-        Ok(Claim::Acquired) => {}
+    let seed = match idempotency.claim(&id, &fingerprint).await {
+        Ok(Claim::Acquired(seed)) => seed,
         Ok(Claim::Replay(response)) => return response,
         Ok(Claim::InProgress) => {
             return Problem::new(IN_PROGRESS)
@@ -255,9 +316,11 @@ pub async fn middleware(State(idempotency): State<Idempotency>, request: Request
         }
         Ok(Claim::Mismatch) => return Problem::new(KEY_REUSED).into_response(),
         Err(err) => return internal(err),
-    }
+    };
 
-    let response = next.run(Request::from_parts(parts, Body::from(body))).await;
+    let mut request = Request::from_parts(parts, Body::from(body));
+    request.extensions_mut().insert(seed);
+    let response = next.run(request).await;
     let (parts, body) = response.into_parts();
     let body = match axum::body::to_bytes(body, usize::MAX).await {
         Ok(bytes) => bytes,

@@ -1,5 +1,5 @@
 //! kit: reusable, domain-free building blocks for HTTP APIs that scale out on managed parts.
-//! Owns identity, secrets, config, problem+json, cursors, shard keys, AWS clients, idempotency, SQS batches, metrics.
+//! Owns identity, secrets, config, problem+json, cursors, shards, AWS clients, idempotency, SQS and stream batches.
 //! Must not know the sample domain (users, posts, likes) nor which host (Lambda, container) runs it.
 
 pub mod auth;
@@ -19,4 +19,6 @@ pub mod shutdown;
 pub mod sqs_batch;
 pub mod sqs_poll;
 pub mod sqs_redrive;
+pub mod stream_poll;
+pub mod stream_window;
 pub mod telemetry;

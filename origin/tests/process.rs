@@ -141,10 +141,10 @@ async fn is_live_but_not_ready_without_dynamodb() {
 #[tokio::test]
 async fn refuses_to_start_with_bad_configuration() {
     stampede_tests::emulator_state().await;
-    let output = origin_command(&[("LIKE_SHARDS", "0")]).0.output().unwrap();
+    let output = origin_command(&[("LATEST_SHARDS", "0")]).0.output().unwrap();
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("LIKE_SHARDS"), "the error must name the variable: {stderr}");
+    assert!(stderr.contains("LATEST_SHARDS"), "the error must name the variable: {stderr}");
 
     // Without an identity provider it would refuse every write: it refuses to start instead.
     let mut command = origin_command(&[]).0;

@@ -4,7 +4,11 @@
 
 pub mod edge;
 
-use std::{path::PathBuf, sync::OnceLock, time::Duration};
+use std::{
+    path::PathBuf,
+    sync::{Arc, OnceLock},
+    time::Duration,
+};
 
 use app::{AppConfig, AppState};
 use aws_sdk_sqs::types::QueueAttributeName;
@@ -15,6 +19,10 @@ use axum::{
 };
 use futures::StreamExt;
 use http_body_util::BodyExt;
+use kit::{
+    stream_poll::{Start, StreamPoller},
+    stream_window::StreamWindow,
+};
 use local_issuer::Issuer;
 use serde_json::Value;
 use tower::ServiceExt;
@@ -128,7 +136,7 @@ pub async fn bucket_notifying_queue(s3: &aws_sdk_s3::Client, sqs: &aws_sdk_sqs::
     (bucket, queue, dead_letters)
 }
 
-/// A new, empty table shaped like `table` (keys, indexes, on-demand), named `{prefix}-{random}`: for a test whose
+/// A new, empty table shaped like `table` (keys, indexes, stream, on-demand), named `{prefix}-{random}`: for a test whose
 /// load (thousands of items) would slow every other suite's queries on the shared table. Delete it when done.
 pub async fn copy_of_table(db: &aws_sdk_dynamodb::Client, table: &str, prefix: &str) -> String {
     use aws_sdk_dynamodb::types::{BillingMode, GlobalSecondaryIndex, KeySchemaElement, Projection};
@@ -148,11 +156,36 @@ pub async fn copy_of_table(db: &aws_sdk_dynamodb::Client, table: &str, prefix: &
         .set_key_schema(Some(keys))
         .set_attribute_definitions(Some(description.attribute_definitions().to_vec()))
         .set_global_secondary_indexes(Some(indexes.collect()))
+        .set_stream_specification(description.stream_specification().cloned())
         .billing_mode(BillingMode::PayPerRequest)
         .send()
         .await
         .unwrap();
     name
+}
+
+/// The ARN of `table`'s stream.
+pub async fn stream_arn(db: &aws_sdk_dynamodb::Client, table: &str) -> String {
+    let description = db.describe_table().table_name(table).send().await.unwrap().table.unwrap();
+    description.latest_stream_arn.unwrap_or_else(|| panic!("{table} has no stream"))
+}
+
+/// Switches the emulator's pushback (infra/local/moto_pushback.py) for one table or queue: `settings` as its
+/// control endpoint takes them, e.g. `{"table": T, "scale": 0.01}` or `{"queue": NAME, "send_error_rate": 0.2}`.
+pub async fn pushback(settings: Value) {
+    let endpoint = std::env::var("AWS_ENDPOINT_URL").expect("AWS_ENDPOINT_URL names the emulator");
+    let response = reqwest::Client::new().post(format!("{endpoint}/stampede/pushback")).json(&settings).send().await;
+    let response = response.expect("the emulator answers");
+    assert!(response.status().is_success(), "pushback {settings}: {}", response.status());
+}
+
+/// Per partition key of `table`: write and read units consumed and throttled, as the emulator's pushback counted
+/// them (only while it was on).
+pub async fn pushback_report(table: &str) -> serde_json::Map<String, Value> {
+    let endpoint = std::env::var("AWS_ENDPOINT_URL").expect("AWS_ENDPOINT_URL names the emulator");
+    let url = format!("{endpoint}/stampede/pushback/report?table={table}");
+    let report: Value = reqwest::get(url).await.unwrap().json().await.unwrap();
+    report["partitions"].as_object().cloned().unwrap_or_default()
 }
 
 /// How many messages a queue holds (visible and in flight).
@@ -211,14 +244,16 @@ impl TestResponse {
     }
 }
 
-/// The app's router driven in-process (`tower::ServiceExt::oneshot`), no server. Each app sends its events to
-/// a jobs queue of its own, which [`TestApp::run_jobs`] drains through the real poller and job handlers.
+/// The app's router driven in-process (`tower::ServiceExt::oneshot`), no server. Each app reads its table's
+/// stream from the moment it was made, and sends its events to a jobs queue of its own: [`TestApp::run_jobs`]
+/// runs both through the real pollers and handlers.
 #[derive(Clone)]
 pub struct TestApp {
     pub state: AppState,
     router: Router,
     pub jobs_queue: String,
     pub jobs_dead_letters: String,
+    stream: Arc<StreamPoller>,
 }
 
 impl TestApp {
@@ -236,13 +271,46 @@ impl TestApp {
         config.job_retry = kit::sqs_batch::RetryBackoff { base: Duration::ZERO, max: Duration::ZERO };
         adjust(&mut config);
         let state = AppState::new(config, &sdk);
-        Self { router: app::router(state.clone()), state, jobs_queue, jobs_dead_letters }
+        let stream = StreamPoller::new(&sdk, stream_arn(state.store.client(), state.store.table()).await, Start::Now);
+        let stream = Arc::new(stream.await.expect("the table's stream can be read"));
+        Self { router: app::router(state.clone()), state, jobs_queue, jobs_dead_letters, stream }
     }
 
-    /// Runs the jobs in this app's jobs queue until it is empty, in batches of 10; returns how many messages
-    /// were handled.
+    /// An app on a new, empty table of its own (see [`copy_of_table`]), for a test that loads a table heavily or
+    /// switches the emulator's pushback on for it. [`TestApp::drop_table`] when done.
+    pub async fn with_own_table(prefix: &str) -> Self {
+        let shared = emulator_config().await.table;
+        let db = aws_sdk_dynamodb::Client::new(&kit::aws::sdk_config().await);
+        let table = copy_of_table(&db, &shared, prefix).await;
+        Self::with_config(|config| config.table = table).await
+    }
+
+    pub async fn drop_table(&self) {
+        self.state.store.client().delete_table().table_name(self.state.store.table()).send().await.unwrap();
+    }
+
+    /// Counts the likes in the table's stream since this app was made (or last counted), then runs the jobs in
+    /// this app's jobs queue until it is empty, in batches of 10; returns how many messages were handled.
     pub async fn run_jobs(&self) -> usize {
+        self.run_stream().await;
         self.drain(&self.jobs_queue).await
+    }
+
+    /// Hands the table stream's new changes to the like counter, as the stream's event source mapping does;
+    /// returns how many changes there were.
+    pub async fn run_stream(&self) -> usize {
+        self.run_stream_with(|window| app::jobs::like_counts::handle(&self.state.store, &self.state.events, window))
+            .await
+    }
+
+    /// As [`TestApp::run_stream`], with another handler (one that also records the windows, say).
+    pub async fn run_stream_with<F, Fut, E>(&self, handler: F) -> usize
+    where
+        F: Fn(StreamWindow) -> Fut,
+        Fut: std::future::Future<Output = Result<std::collections::HashMap<String, String>, E>>,
+        E: std::fmt::Display,
+    {
+        self.stream.poll_once(&handler, 10).await.expect("the table's stream can be read")
     }
 
     /// Runs the app's job handlers over `queue` until a receive comes back empty.

@@ -1,6 +1,7 @@
 //! The edge worker, black-box, under `wrangler dev` (workerd) with fresh state per test, in front of upstreams
 //! the test controls and trusting an issuer the test serves: cache MISS/HIT/STALE, rate limits per address and
-//! per verified user, tokens refused at the edge, failover and the breaker, invalidation, limits.
+//! per verified user, tokens refused at the edge, failover and the breaker (503 is backpressure, not failure),
+//! replays only where the API honours Idempotency-Key, invalidation, limits.
 
 use std::time::{Duration, Instant};
 
@@ -351,16 +352,37 @@ async fn a_stopped_origin_fails_over_to_lambda() {
 }
 
 #[tokio::test]
-async fn a_timeout_or_a_503_fails_over_and_enough_of_them_open_the_breaker() {
+async fn a_502_or_504_fails_over_and_enough_of_them_open_the_breaker() {
     let stack = Stack::start().await;
-    stack.origin.set(|b| b.status = StatusCode::SERVICE_UNAVAILABLE);
+    stack.origin.set(|b| b.status = StatusCode::BAD_GATEWAY);
     // Breaker threshold 3 in the test environment: three failures reach the origin, then it is skipped.
-    for n in 0..6 {
+    for n in 0..3 {
+        let response = stack.get(&format!("/v1/posts/b{n}")).await;
+        assert_eq!(header_map(&response)["x-upstream"], "lambda", "request {n}");
+    }
+    stack.origin.set(|b| b.status = StatusCode::GATEWAY_TIMEOUT);
+    for n in 3..6 {
         let response = stack.get(&format!("/v1/posts/b{n}")).await;
         assert_eq!(header_map(&response)["x-upstream"], "lambda", "request {n}");
     }
     assert_eq!(stack.origin.hits("/v1/posts/b"), 3, "the open breaker keeps traffic off the failing origin");
     assert_eq!(stack.lambda.hits("/v1/posts/b"), 6);
+}
+
+#[tokio::test]
+async fn a_503_is_backpressure_passed_on_with_retry_after_never_replayed_and_never_a_failure() {
+    let stack = Stack::start().await;
+    stack.origin.set(|b| b.status = StatusCode::SERVICE_UNAVAILABLE);
+    // More than the breaker's threshold (3): were a 503 a failure, the breaker would open.
+    for n in 0..6 {
+        let response = stack.get(&format!("/v1/posts/s{n}")).await;
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE, "request {n}");
+        let headers = header_map(&response);
+        assert_eq!(headers["x-upstream"], "origin", "request {n}");
+        assert_eq!(headers["retry-after"], "1", "a 503 always says when to come back");
+    }
+    assert_eq!(stack.origin.hits("/v1/posts/s"), 6, "the breaker stayed closed");
+    assert_eq!(stack.lambda.hits("/"), 0, "the same overloaded data is not asked again through Lambda");
 }
 
 #[tokio::test]
@@ -374,12 +396,22 @@ async fn a_slow_origin_times_out_to_lambda() {
 }
 
 #[tokio::test]
-async fn writes_are_retried_on_lambda_only_with_an_idempotency_key() {
+async fn writes_are_retried_on_lambda_only_where_the_api_honours_an_idempotency_key() {
     let stack = Stack::start().await;
     stack.origin.set(|b| b.status = StatusCode::BAD_GATEWAY);
     let plain = stack.http.post(stack.edge.url("/v1/posts")).body(r#"{"body":"x"}"#).send().await.unwrap();
     assert_eq!(plain.status(), StatusCode::BAD_GATEWAY, "a POST without a key must not be sent twice");
     assert_eq!(header_map(&plain)["x-upstream"], "origin");
+    // PATCH /v1/users/me does not honour keys: replaying it on the strength of one could apply it twice.
+    let patch = stack
+        .http
+        .patch(stack.edge.url("/v1/users/me"))
+        .header("idempotency-key", "k-0")
+        .body(r#"{"display_name":"x"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(patch.status(), StatusCode::BAD_GATEWAY);
     assert_eq!(stack.lambda.hits("/"), 0);
 
     let keyed = stack
@@ -398,6 +430,23 @@ async fn writes_are_retried_on_lambda_only_with_an_idempotency_key() {
     // Miniflare reports 127.0.0.1 when the client sends no CF-Connecting-IP; Cloudflare always sets it.
     assert_eq!(seen[0].headers["x-forwarded-for"], "127.0.0.1");
     assert!(!seen[0].headers.contains_key("x-edge-secret"), "a client's x-edge-secret is never forwarded");
+}
+
+#[tokio::test]
+async fn a_timed_out_create_without_a_key_is_a_504_and_is_not_replayed() {
+    let stack = Stack::start().await;
+    stack.origin.set(|b| b.delay = Duration::from_secs(3)); // the test environment's origin timeout is 1 s
+    let response = stack
+        .http
+        .post(stack.edge.url("/v1/users"))
+        .body(r#"{"handle":"once","display_name":"Once"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::GATEWAY_TIMEOUT);
+    assert_eq!(header_map(&response)["content-type"], "application/problem+json");
+    assert_eq!(stack.origin.hits("/v1/users"), 1);
+    assert_eq!(stack.lambda.hits("/"), 0, "the origin may have made the profile: it is not asked twice");
 }
 
 #[tokio::test]

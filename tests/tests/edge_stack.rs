@@ -55,7 +55,9 @@ async fn through_the_edge_to_the_origin_then_to_lambda_when_the_origin_stops() {
         Command::new(workspace().join("target/debug/origin"))
             .env("BIND_ADDR", format!("127.0.0.1:{origin_port}"))
             .env("METRICS_ADDR", "127.0.0.1:0")
-            .env("EDGE_SECRET", EDGE_SECRET),
+            .env("EDGE_SECRET", EDGE_SECRET)
+            // Below the edge's origin timeout (1 s in its test environment): the origin gives up first.
+            .env("REQUEST_TIMEOUT_MS", "800"),
     );
     let lambda_port = free_port();
     let env_file = std::env::temp_dir().join(format!("stampede-lambda-{}.env", ulid::Ulid::generate()));
@@ -66,7 +68,7 @@ async fn through_the_edge_to_the_origin_then_to_lambda_when_the_origin_stops() {
                 || ["TABLE_NAME", "CURSOR_SECRET_ARN", "JOBS_QUEUE_URL", "MEDIA_BUCKET"].contains(&name.as_str())
         })
         .map(|(name, value)| format!("{name}={value}\n"))
-        .chain([format!("EDGE_SECRET={EDGE_SECRET}\n")])
+        .chain([format!("EDGE_SECRET={EDGE_SECRET}\n"), "REQUEST_TIMEOUT_MS=4000\n".to_owned()])
         .collect();
     std::fs::write(&env_file, app_env).unwrap();
     let _lambda = spawn(
@@ -153,6 +155,40 @@ async fn through_the_edge_to_the_origin_then_to_lambda_when_the_origin_stops() {
     let latest: Value = http.get(edge.url("/v1/posts?limit=100")).send().await.unwrap().json().await.unwrap();
     let items = latest["items"].as_array().unwrap_or_else(|| panic!("not a page: {latest}"));
     assert!(items.iter().all(|p| p["id"] != doomed["id"]), "gone from the latest feed");
+
+    // A create whose write takes longer than the origin may (it answers 504; the write lands later) is replayed on
+    // Lambda with its key, which says "in progress"; the client's retries end in the one post it made.
+    let table = std::env::var("TABLE_NAME").unwrap();
+    stampede_tests::pushback(json!({"table": table, "faults": {"TransactWriteItems": {"latency_ms": 1500}}})).await;
+    let key = ulid::Ulid::generate().to_string();
+    let create = || {
+        http.post(edge.url("/v1/posts"))
+            .header("authorization", &other.authorization)
+            .header("idempotency-key", &key)
+            .json(&json!({"body": "slow, once"}))
+            .send()
+    };
+    let first = create().await.unwrap();
+    let first_status = first.status();
+    assert_eq!(header_map(&first)["x-upstream"], "lambda", "the origin's 504 was replayed on Lambda");
+    assert_eq!(first_status, StatusCode::CONFLICT, "{}", first.text().await.unwrap());
+    stampede_tests::pushback(json!({"table": table, "off": true})).await;
+    let mut created = None;
+    for _ in 0..10 {
+        tokio::time::sleep(Duration::from_secs(1)).await; // Retry-After
+        let retry = create().await.unwrap();
+        if retry.status() == StatusCode::CREATED {
+            created = Some(retry.json::<Value>().await.unwrap());
+            break;
+        }
+        assert_eq!(retry.status(), StatusCode::CONFLICT, "only \"in progress\" until the first attempt's claim lapses");
+    }
+    let created = created.expect("the create ends in 201");
+    let other_timeline: Value =
+        http.get(edge.url(&format!("/v1/users/{}/posts", ids[1]))).send().await.unwrap().json().await.unwrap();
+    let made: Vec<&Value> = other_timeline["items"].as_array().unwrap().iter().collect();
+    assert_eq!(made.len(), 1, "one post, however many attempts: {made:?}");
+    assert_eq!(made[0]["id"], created["id"]);
 
     // The origin goes away: the same API answers from Lambda.
     stop_group(&mut origin.0);

@@ -1,6 +1,6 @@
-//! Like rollup: a batch's like changes of one post become one write of the exact count (the sum of the
-//! counter shards) onto the post, so GET post is one GetItem however hot the post is. A post deleted since
-//! has nothing left to count.
+//! Like rollup: a batch's rollup messages of one post become one write of the exact count (the sum of its
+//! counter items) onto the post, so GET post is one GetItem however hot the post is. Versioned: a rollup that
+//! read older counters than one already written changes nothing. A post deleted since has nothing to count.
 
 use kit::sqs_batch::JobError;
 
@@ -11,7 +11,10 @@ use crate::{
 
 pub async fn run(store: &Store, post: PostId) -> Result<(), JobError> {
     match store.rollup_likes(post).await {
-        Ok(_) => Ok(()),
+        Ok(rollup) => {
+            tracing::debug!(%post, count = rollup.count, version = rollup.version, written = rollup.written, "like rollup");
+            Ok(())
+        }
         Err(StoreError::PostNotFound) => {
             tracing::info!(%post, "like rollup skipped: the post was deleted");
             Ok(())

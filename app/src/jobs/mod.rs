@@ -1,12 +1,17 @@
-//! The asynchronous work, run by the jobs function (Lambda) or `jobs --poll` (locally) through
-//! `kit::sqs_batch`: like rollups from the jobs queue, thumbnails from S3 upload notifications on the media queue.
+//! The asynchronous work, run by the jobs function (Lambda) or `jobs --poll` / `jobs --stream` (locally): like
+//! counting from the table's stream (`like_counts`), and through `kit::sqs_batch` like rollups from the jobs
+//! queue and thumbnails from S3 upload notifications on the media queue.
 
+mod lambda;
+pub mod like_counts;
 mod like_rollup;
 mod s3_notification;
 mod thumbnails;
 
 use kit::sqs_batch::{BatchRunner, Job, JobError, JobHandler};
 use serde::Deserialize;
+
+pub use lambda::LambdaJobs;
 
 use crate::{events::AppEvent, state::AppState, store::Store};
 

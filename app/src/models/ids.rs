@@ -20,6 +20,11 @@ macro_rules! ulid_id {
                 Self(Ulid::generate())
             }
 
+            /// The id of something created with `id` (made for it by `routes::extract::NewId`).
+            pub fn from_ulid(id: Ulid) -> Self {
+                Self(id)
+            }
+
             pub fn parse(s: &str) -> Result<Self, String> {
                 Ulid::from_string(s)
                     .ok()

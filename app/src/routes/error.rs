@@ -32,7 +32,7 @@ pub enum ApiError {
     #[error("invalid fields: {0:?}")]
     Invalid(Vec<FieldError>),
     #[error("rejected request: {0:?}")]
-    Rejected(Problem),
+    Rejected(Box<Problem>),
     #[error("not found: {0}")]
     NotFound(String),
     #[error("invalid cursor: {0}")]
@@ -48,8 +48,6 @@ pub enum ApiError {
     #[error("a dependency failed: {0}")]
     Dependency(String),
     #[error(transparent)]
-    Publish(#[from] crate::events::PublishError),
-    #[error(transparent)]
     Store(#[from] StoreError),
 }
 
@@ -61,7 +59,7 @@ impl ApiError {
                 let detail = errors.iter().map(|e| e.message.as_str()).collect::<Vec<_>>().join("; ");
                 Problem::new(types::VALIDATION).detail(detail).field_errors(errors)
             }
-            Self::Rejected(problem) => problem,
+            Self::Rejected(problem) => *problem,
             Self::NotFound(detail) => Problem::new(types::NOT_FOUND).detail(detail),
             Self::InvalidCursor(err) => Problem::new(types::INVALID_CURSOR).detail(err.to_string()),
             Self::HandleTaken(handle) => Problem::new(HANDLE_TAKEN).detail(format!("@{handle} is taken")),
@@ -70,12 +68,6 @@ impl ApiError {
             Self::Dependency(detail) => {
                 tracing::error!(%detail, "dependency failure");
                 Problem::new(types::UNAVAILABLE).header(header::RETRY_AFTER, HeaderValue::from_static("1"))
-            }
-            Self::Publish(err) => {
-                tracing::error!(error = %err, "event not published");
-                Problem::new(types::UNAVAILABLE)
-                    .detail("the change is saved, but its follow-up work could not be queued; retry the request")
-                    .header(header::RETRY_AFTER, HeaderValue::from_static("1"))
             }
             Self::Store(StoreError::UserNotFound) => Problem::new(types::NOT_FOUND).detail("no such user"),
             Self::Store(StoreError::PostNotFound) => Problem::new(types::NOT_FOUND).detail("no such post"),
@@ -89,7 +81,7 @@ impl ApiError {
             Self::Store(StoreError::Conflict) => Problem::new(types::CONFLICT)
                 .detail("a concurrent change got there first; retry")
                 .header(header::RETRY_AFTER, HeaderValue::from_static("1")),
-            Self::Store(StoreError::Dynamo(err)) if err.is_overload() => {
+            Self::Store(err) if err.is_overload() => {
                 tracing::warn!(error = %err, "DynamoDB overloaded");
                 Problem::new(types::UNAVAILABLE)
                     .detail("the database is busy; retry shortly")
@@ -117,19 +109,19 @@ impl From<JsonRejection> for ApiError {
             JsonRejection::MissingJsonContentType(_) => types::UNSUPPORTED_MEDIA_TYPE,
             _ => types::for_status(rejection.status()),
         };
-        Self::Rejected(Problem::new(kind).status(rejection.status()).detail(rejection.body_text()))
+        Self::Rejected(Box::new(Problem::new(kind).status(rejection.status()).detail(rejection.body_text())))
     }
 }
 
 impl From<QueryRejection> for ApiError {
     fn from(rejection: QueryRejection) -> Self {
-        Self::Rejected(Problem::new(types::MALFORMED_REQUEST).detail(rejection.body_text()))
+        Self::Rejected(Box::new(Problem::new(types::MALFORMED_REQUEST).detail(rejection.body_text())))
     }
 }
 
 impl From<PathRejection> for ApiError {
     fn from(rejection: PathRejection) -> Self {
-        Self::Rejected(Problem::new(types::MALFORMED_REQUEST).detail(rejection.body_text()))
+        Self::Rejected(Box::new(Problem::new(types::MALFORMED_REQUEST).detail(rejection.body_text())))
     }
 }
 
@@ -146,5 +138,62 @@ impl Validator {
 
     pub fn into_error(self) -> ApiError {
         ApiError::Invalid(self.errors)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! Overload from canned DynamoDB responses (aws-smithy-mocks), through the store, to the HTTP answer.
+    use aws_sdk_dynamodb::{
+        Client,
+        operation::{put_item::PutItemError, transact_write_items::TransactWriteItemsError},
+        types::{
+            CancellationReason,
+            error::{ThrottlingException, TransactionCanceledException},
+        },
+    };
+    use aws_smithy_mocks::{mock, mock_client};
+    use kit::shard::ShardCount;
+
+    use super::*;
+    use crate::{
+        models::{PostBody, PostId, UserId},
+        store::Store,
+    };
+
+    fn store(client: Client) -> Store {
+        Store::new(client, "t", ShardCount::new(16).unwrap())
+    }
+
+    fn assert_unavailable(err: StoreError) {
+        let response = ApiError::Store(err).into_response();
+        assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "1");
+    }
+
+    #[tokio::test]
+    async fn a_transaction_cancelled_by_throttling_is_a_503_with_retry_after() {
+        let throttled = mock!(Client::transact_write_items).then_error(|| {
+            let reasons = ["None", "ThrottlingError"].map(|code| CancellationReason::builder().code(code).build());
+            TransactWriteItemsError::TransactionCanceledException(
+                TransactionCanceledException::builder().set_cancellation_reasons(Some(reasons.to_vec())).build(),
+            )
+        });
+        let store = store(mock_client!(aws_sdk_dynamodb, [&throttled]));
+        let body = PostBody::parse("hello").unwrap();
+        assert_unavailable(store.create_post(PostId::generate(), UserId::generate(), &body, None).await.unwrap_err());
+        assert_eq!(throttled.num_calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_throttled_like_is_a_503_with_retry_after() {
+        let post = mock!(Client::get_item).then_output(|| {
+            let item = kit::dynamo::key("POST#x", "POST");
+            aws_sdk_dynamodb::operation::get_item::GetItemOutput::builder().set_item(Some(item)).build()
+        });
+        let throttled = mock!(Client::put_item)
+            .then_error(|| PutItemError::ThrottlingException(ThrottlingException::builder().build()));
+        let client = mock_client!(aws_sdk_dynamodb, aws_smithy_mocks::RuleMode::MatchAny, [&post, &throttled]);
+        assert_unavailable(store(client).like(PostId::generate(), UserId::generate()).await.unwrap_err());
     }
 }

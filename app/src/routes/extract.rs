@@ -1,6 +1,12 @@
-//! Extractors whose rejections are problem+json: JSON bodies, list queries and path ids.
+//! Extractors whose rejections are problem+json: JSON bodies, list queries and path ids; and the id of what a
+//! create makes.
 
-use axum::extract::{FromRequest, FromRequestParts, Path, Query};
+use std::convert::Infallible;
+
+use axum::{
+    extract::{FromRequest, FromRequestParts, Path, Query},
+    http::request::Parts,
+};
 use serde::Deserialize;
 
 use super::error::{ApiError, Validator};
@@ -44,5 +50,18 @@ impl PageQuery {
 
     pub fn cursor(&self) -> Option<&str> {
         self.cursor.as_deref().filter(|c| !c.is_empty())
+    }
+}
+
+/// The id of the resource a create makes: the request's idempotency seed (`kit::idempotency::Seed`) when it has
+/// an `Idempotency-Key`, so that every attempt of one request makes (or finds) the same resource; otherwise new.
+pub struct NewId(pub ulid::Ulid);
+
+impl<S: Send + Sync> FromRequestParts<S> for NewId {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Infallible> {
+        let seed = parts.extensions.get::<kit::idempotency::Seed>();
+        Ok(Self(seed.map_or_else(ulid::Ulid::generate, |seed| seed.0)))
     }
 }

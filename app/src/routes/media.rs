@@ -16,7 +16,7 @@ use super::{
     cache_control,
     caller::Member,
     error::{ApiError, Validator},
-    extract::{ApiJson, ApiPath, PathId},
+    extract::{ApiJson, ApiPath, NewId, PathId},
 };
 use crate::{
     models::{ImageType, Media, MediaId, MediaStatus, THUMBNAIL_SIZES, Timestamp},
@@ -87,13 +87,14 @@ fn s3_failure(err: impl std::fmt::Display) -> ApiError {
 pub async fn create_upload(
     State(state): State<AppState>,
     Member(owner): Member,
+    NewId(id): NewId,
     ApiJson(input): ApiJson<NewUpload>,
 ) -> Result<impl IntoResponse, ApiError> {
     let mut validator = Validator::default();
     let Some(content_type) = validator.check("content_type", ImageType::parse(&input.content_type)) else {
         return Err(validator.into_error());
     };
-    let media = state.store.create_media(owner, content_type).await?;
+    let media = state.store.create_media(MediaId::from_ulid(id), owner, content_type).await?;
     let presigned = state
         .s3
         .put_object()

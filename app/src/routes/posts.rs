@@ -13,7 +13,7 @@ use super::{
     cache_control,
     caller::Member,
     error::{ApiError, Validator},
-    extract::{ApiJson, PageQuery, PathId},
+    extract::{ApiJson, NewId, PageQuery, PathId},
     invalidates,
 };
 use kit::problem::FieldError;
@@ -71,17 +71,19 @@ impl AppState {
 pub async fn create(
     State(state): State<AppState>,
     Member(author): Member,
+    NewId(id): NewId,
     ApiJson(input): ApiJson<NewPost>,
 ) -> Result<impl IntoResponse, ApiError> {
     let mut validator = Validator::default();
     let body = validator.check("body", PostBody::parse(&input.body));
     let media_id = validator.check("media_id", input.media_id.as_deref().map(MediaId::parse).transpose());
     let (Some(body), Some(media_id)) = (body, media_id) else { return Err(validator.into_error()) };
-    let post = state.store.create_post(author, &body, media_id).await.map_err(|err| match err {
-        StoreError::MediaNotFound => ApiError::Invalid(vec![FieldError::new("media_id", "no such media")]),
-        StoreError::NotOwner => ApiError::NotOwner("media"),
-        other => other.into(),
-    })?;
+    let post =
+        state.store.create_post(PostId::from_ulid(id), author, &body, media_id).await.map_err(|err| match err {
+            StoreError::MediaNotFound => ApiError::Invalid(vec![FieldError::new("media_id", "no such media")]),
+            StoreError::NotOwner => ApiError::NotOwner("media"),
+            other => other.into(),
+        })?;
     let location = format!("/v1/posts/{}", post.id);
     let changed = invalidates(&["/v1/posts".to_owned(), format!("/v1/users/{author}/posts")]);
     Ok((StatusCode::CREATED, cache_control::PRIVATE, changed, [(header::LOCATION, location)], Json(post)))

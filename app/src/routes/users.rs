@@ -13,7 +13,7 @@ use super::{
     cache_control,
     caller::Member,
     error::{ApiError, Validator},
-    extract::{ApiJson, PathId},
+    extract::{ApiJson, NewId, PathId},
     invalidates,
 };
 use crate::{
@@ -39,6 +39,7 @@ pub struct ProfileChange {
 pub async fn create(
     State(state): State<AppState>,
     identity: Identity,
+    NewId(id): NewId,
     ApiJson(input): ApiJson<NewUser>,
 ) -> Result<impl IntoResponse, ApiError> {
     let mut validator = Validator::default();
@@ -48,10 +49,13 @@ pub async fn create(
         return Err(validator.into_error());
     };
 
-    let user = state.store.create_user(&identity.subject, &handle, &display_name).await.map_err(|err| match err {
-        StoreError::HandleTaken => ApiError::HandleTaken(handle.as_str().to_owned()),
-        other => other.into(),
-    })?;
+    let user =
+        state.store.create_user(UserId::from_ulid(id), &identity.subject, &handle, &display_name).await.map_err(
+            |err| match err {
+                StoreError::HandleTaken => ApiError::HandleTaken(handle.as_str().to_owned()),
+                other => other.into(),
+            },
+        )?;
     let location = format!("/v1/users/{}", user.id);
     Ok((StatusCode::CREATED, cache_control::PRIVATE, [(header::LOCATION, location)], Json(user)))
 }

@@ -40,12 +40,21 @@ pub fn media(id: MediaId) -> Item {
     key(format!("MEDIA#{id}"), "MEDIA")
 }
 
-pub fn like(post: PostId, user: UserId) -> Item {
-    key(format!("POST#{post}"), format!("LIKE#{user}"))
+/// A user's like of a post, in the user's partition (its sort key prefix is what the like counter's stream
+/// filter selects: [`LIKE_PREFIX`]).
+pub fn like(user: UserId, post: PostId) -> Item {
+    key(format!("USER#{user}"), format!("{LIKE_PREFIX}{post}"))
 }
 
-pub fn like_counter(post: PostId, shard: u16) -> Item {
-    key(sharded_key(&format!("POST#{post}#LIKES"), shard), "COUNT")
+pub const LIKE_PREFIX: &str = "LIKE#";
+
+/// The partition of a post's like counters, one item per stream shard that carried likes of it.
+pub fn like_counters(post: PostId) -> String {
+    format!("POST#{post}#LIKES")
+}
+
+pub fn like_counter(post: PostId, stream_shard: &str) -> Item {
+    key(like_counters(post), format!("STREAM#{stream_shard}"))
 }
 
 #[cfg(test)]
@@ -58,8 +67,10 @@ mod tests {
         let post_id = PostId::parse("01JDQ3X7Y8Z9ABCDEFGHJKMNPQ").unwrap();
         let user_id = UserId::parse("01JDQ3X7Y8Z9ABCDEFGHJKMNPR").unwrap();
         assert_eq!(post(post_id)["pk"], s("POST#01JDQ3X7Y8Z9ABCDEFGHJKMNPQ"));
-        assert_eq!(like(post_id, user_id)["sk"], s("LIKE#01JDQ3X7Y8Z9ABCDEFGHJKMNPR"));
-        assert_eq!(like_counter(post_id, 3)["pk"], s("POST#01JDQ3X7Y8Z9ABCDEFGHJKMNPQ#LIKES#3"));
+        assert_eq!(like(user_id, post_id)["pk"], s("USER#01JDQ3X7Y8Z9ABCDEFGHJKMNPR"));
+        assert_eq!(like(user_id, post_id)["sk"], s("LIKE#01JDQ3X7Y8Z9ABCDEFGHJKMNPQ"));
+        assert_eq!(like_counter(post_id, "shardId-1")["pk"], s("POST#01JDQ3X7Y8Z9ABCDEFGHJKMNPQ#LIKES"));
+        assert_eq!(like_counter(post_id, "shardId-1")["sk"], s("STREAM#shardId-1"));
         assert_eq!(latest_shard(15), "LATEST#15");
         assert_eq!(handle(&Handle::parse("Ada").unwrap())["pk"], s("HANDLE#ada"));
         assert_eq!(user(user_id)["sk"], s("PROFILE"));

@@ -1,7 +1,8 @@
 //! The global latest feed, the hottest read and write path: each post is copied into one of N partitions
 //! `LATEST#{shard}` (shard = stable hash of the post id), sort key = feed position. A page queries all N shards
 //! in parallel, each for at most limit+1 entries older than the cursor, and k-way merges them newest first.
-//! Spreading writes over N partitions keeps any one under DynamoDB's per-partition write limit.
+//! Spreading writes over N partitions keeps any one under DynamoDB's per-partition write limit. The post item
+//! records its entry's partition (`latest_pk`), so later writes to the entry find it after N changed.
 
 use futures::future::try_join_all;
 use itertools::Itertools;
@@ -13,9 +14,25 @@ use kit::{
 use super::{FeedPartition, Page, Store, StoreError, keys};
 use crate::models::{PageLimit, Post, PostId};
 
-/// The key of post `id`'s index entry: its shard and its feed position (both derived from the id).
+/// The key of a new post `id`'s index entry: its shard and its feed position (both derived from the id).
 pub(super) fn entry_key(id: PostId, shards: ShardCount) -> Item {
-    key(keys::latest_shard(shards.calculated(&id.to_string())), format!("{}#{id}", id.created_at()))
+    key(keys::latest_shard(shards.calculated(&id.to_string())), feed_position(id))
+}
+
+fn feed_position(id: PostId) -> String {
+    format!("{}#{id}", id.created_at())
+}
+
+/// The attribute of the post item that names its entry's partition.
+pub(super) const ENTRY_PARTITION: &str = "latest_pk";
+
+/// The key of the index entry of the stored post item `post`, wherever N was when the post was created.
+pub(super) fn stored_entry_key(post: &Item) -> Result<Item, StoreError> {
+    let missing = StoreError::Inconsistent("a post item without its id or its latest-index partition");
+    let partition = post.get(ENTRY_PARTITION).and_then(|v| v.as_s().ok()).ok_or(missing)?;
+    let id = post.get("id").and_then(|v| v.as_s().ok()).and_then(|id| PostId::parse(id).ok());
+    let id = id.ok_or(StoreError::Inconsistent("a post item without a valid id"))?;
+    Ok(key(partition.as_str(), feed_position(id)))
 }
 
 /// The index entry of `post`: a full copy, so a page needs no further reads.

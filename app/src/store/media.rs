@@ -15,8 +15,9 @@ pub enum MediaOutcome {
 }
 
 impl Store {
-    pub async fn create_media(&self, owner: UserId, content_type: ImageType) -> Result<Media, StoreError> {
-        let id = MediaId::generate();
+    /// Creates the pending media item `id`. If `owner`'s media `id` exists already, an earlier attempt of the
+    /// same request made it: that item is returned.
+    pub async fn create_media(&self, id: MediaId, owner: UserId, content_type: ImageType) -> Result<Media, StoreError> {
         let media = Media {
             id,
             owner_id: owner,
@@ -29,8 +30,24 @@ impl Store {
             thumbnails: Default::default(),
             failure: None,
         };
-        self.db.put_item().table_name(self.table()).set_item(Some(media_item(&media)?)).send().await?;
-        Ok(media)
+        let put = self
+            .db
+            .put_item()
+            .table_name(self.table())
+            .set_item(Some(media_item(&media)?))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await;
+        match put {
+            Ok(_) => Ok(media),
+            Err(err) if err.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
+                match self.get::<Media>(keys::media(id), true).await? {
+                    Some(existing) if existing.owner_id == owner => Ok(existing),
+                    _ => Err(StoreError::Inconsistent("a new media id belongs to another user's media")),
+                }
+            }
+            Err(err) => Err(err.into()),
+        }
     }
 
     pub async fn get_media(&self, id: MediaId) -> Result<Option<Media>, StoreError> {

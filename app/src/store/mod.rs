@@ -1,20 +1,23 @@
 //! The single DynamoDB table behind the sample app (layout in `docs/data-model.md`): one `Store` with a
 //! module per access pattern. Every method is one or a few DynamoDB calls; none scans.
 
-mod keys;
+pub(crate) mod keys;
 mod latest_index;
-mod like_counter;
+mod likes;
 mod media;
 mod posts;
 mod timeline;
 mod users;
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 use aws_sdk_dynamodb::Client;
 use kit::{dynamo::DynamoError, shard::ShardCount};
+use moka::{Expiry, future::Cache};
 
-pub use like_counter::LikeChange;
+use crate::models::PostId;
+
+pub use likes::{Applied, LikeChange, LikeDelta, Rollup};
 pub use media::MediaOutcome;
 
 #[derive(Debug, thiserror::Error)]
@@ -37,10 +40,24 @@ pub enum StoreError {
     Conflict,
     #[error(transparent)]
     Dynamo(#[from] DynamoError),
+    /// A failed read that other requests waiting for the same cached value share.
+    #[error(transparent)]
+    Lookup(Arc<DynamoError>),
     #[error("a stored item could not be read: {0}")]
     Corrupt(#[from] serde_dynamo::Error),
     #[error("the table is in an unexpected state: {0}")]
     Inconsistent(&'static str),
+}
+
+impl StoreError {
+    /// DynamoDB is overloaded or out of reach: 503 with Retry-After, not 500.
+    pub fn is_overload(&self) -> bool {
+        match self {
+            Self::Dynamo(err) => err.is_overload(),
+            Self::Lookup(err) => err.is_overload(),
+            _ => false,
+        }
+    }
 }
 
 impl<E, R> From<aws_sdk_dynamodb::error::SdkError<E, R>> for StoreError
@@ -112,13 +129,24 @@ impl Page<crate::models::Post> {
 pub struct Store {
     db: Client,
     table: Arc<str>,
-    like_shards: ShardCount,
     latest_shards: ShardCount,
+    /// Whether a post exists, as last read (see `likes`).
+    posts_seen: Cache<PostId, bool>,
+}
+
+/// Existence is cached longer than absence.
+struct SeenFor;
+
+impl Expiry<PostId, bool> for SeenFor {
+    fn expire_after_create(&self, _: &PostId, exists: &bool, _: std::time::Instant) -> Option<Duration> {
+        Some(if *exists { likes::POST_EXISTS_TTL } else { likes::POST_MISSING_TTL })
+    }
 }
 
 impl Store {
-    pub fn new(db: Client, table: impl Into<Arc<str>>, like_shards: ShardCount, latest_shards: ShardCount) -> Self {
-        Self { db, table: table.into(), like_shards, latest_shards }
+    pub fn new(db: Client, table: impl Into<Arc<str>>, latest_shards: ShardCount) -> Self {
+        let posts_seen = Cache::builder().max_capacity(100_000).expire_after(SeenFor).build();
+        Self { db, table: table.into(), latest_shards, posts_seen }
     }
 
     pub fn client(&self) -> &Client {

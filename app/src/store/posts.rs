@@ -9,41 +9,44 @@ use super::{Store, StoreError, keys, latest_index};
 use crate::models::{Media, MediaId, Post, PostBody, PostId, UserId};
 
 impl Store {
-    /// Creates a post, with the author's uploaded image `media` if given. The media snapshot on the post is
-    /// the media's state at that moment; the thumbnail job updates it when the image becomes ready.
+    /// Creates the post `id`, with the author's uploaded image `media` if given. The media snapshot on the post
+    /// is the media's state at that moment; the thumbnail job updates it when the image becomes ready. If the
+    /// author's post `id` exists already, an earlier attempt of the same request made it: that post is returned.
     pub async fn create_post(
         &self,
+        id: PostId,
         author: UserId,
         body: &PostBody,
         media: Option<MediaId>,
     ) -> Result<Post, StoreError> {
         // One retry: the thumbnail job may finish the media between our read and our write.
-        match self.try_create_post(author, body, media).await {
-            Err(StoreError::Conflict) => self.try_create_post(author, body, media).await,
+        match self.try_create_post(id, author, body, media).await {
+            Err(StoreError::Conflict) => self.try_create_post(id, author, body, media).await,
             other => other,
         }
     }
 
     async fn try_create_post(
         &self,
+        id: PostId,
         author: UserId,
         body: &PostBody,
         media_id: Option<MediaId>,
     ) -> Result<Post, StoreError> {
         let media = match media_id {
-            Some(id) => {
-                let media: Media = self.get(keys::media(id), true).await?.ok_or(StoreError::MediaNotFound)?;
+            Some(media_id) => {
+                let media: Media = self.get(keys::media(media_id), true).await?.ok_or(StoreError::MediaNotFound)?;
                 if media.owner_id != author {
                     return Err(StoreError::NotOwner);
                 }
-                if media.post_id.is_some() {
-                    return Err(StoreError::MediaInUse);
+                match media.post_id {
+                    Some(post) if post == id => return self.made_before(id, author).await,
+                    Some(_) => return Err(StoreError::MediaInUse),
+                    None => Some(media),
                 }
-                Some(media)
             }
             None => None,
         };
-        let id = PostId::generate();
         let post = Post {
             id,
             author_id: author,
@@ -58,6 +61,7 @@ impl Store {
         item.insert("gsi1pk".into(), s(keys::author_timeline(author)));
         item.insert("gsi1sk".into(), s(post.feed_position()));
         let latest = latest_index::entry(&post, self.latest_shards)?;
+        item.insert(latest_index::ENTRY_PARTITION.into(), latest["pk"].clone());
 
         let mut request = self
             .db
@@ -79,15 +83,28 @@ impl Store {
         }
         match transact_write(request).await? {
             Transaction::Committed => Ok(post),
+            outcome if outcome.failed_at(0) => self.made_before(id, author).await,
             outcome if outcome.failed_at(2) => Err(StoreError::Conflict),
-            _ => Err(StoreError::Inconsistent("a freshly generated post id already exists")),
+            _ => Err(StoreError::Inconsistent("a post's latest-index entry exists without the post")),
+        }
+    }
+
+    /// The post `id` an earlier attempt of `author`'s request created.
+    async fn made_before(&self, id: PostId, author: UserId) -> Result<Post, StoreError> {
+        match self.get::<Post>(keys::post(id), true).await? {
+            Some(post) if post.author_id == author => Ok(post),
+            Some(_) => Err(StoreError::Inconsistent("a new post's id belongs to another author's post")),
+            // Made, then deleted: a retry of the create does not bring it back.
+            None => Err(StoreError::PostNotFound),
         }
     }
 
     /// Deletes `author`'s post `id`: the post (and with it its timeline entry, a GSI projection), its latest-index
     /// entry, and its claim on an attached image. Returns the post as it was.
     pub async fn delete_post(&self, author: UserId, id: PostId) -> Result<Post, StoreError> {
-        let post: Post = self.get(keys::post(id), true).await?.ok_or(StoreError::PostNotFound)?;
+        let read = self.db.get_item().table_name(self.table()).set_key(Some(keys::post(id))).consistent_read(true);
+        let stored = read.send().await?.item.ok_or(StoreError::PostNotFound)?;
+        let post: Post = serde_dynamo::from_item(stored.clone())?;
         if post.author_id != author {
             return Err(StoreError::NotOwner);
         }
@@ -95,12 +112,7 @@ impl Store {
             .db
             .transact_write_items()
             .transact_items(tx_delete(self.table(), keys::post(id), Some("attribute_exists(pk)"), Expr::new()))
-            .transact_items(tx_delete(
-                self.table(),
-                latest_index::entry_key(id, self.latest_shards),
-                None,
-                Expr::new(),
-            ));
+            .transact_items(tx_delete(self.table(), latest_index::stored_entry_key(&stored)?, None, Expr::new()));
         if let Some(media) = &post.media {
             request = request.transact_items(tx_update(
                 self.table(),
@@ -110,7 +122,9 @@ impl Store {
                 Expr::new().value(":post", s(id.to_string())),
             ));
         }
-        match transact_write(request).await? {
+        let outcome = transact_write(request).await?;
+        self.posts_seen.invalidate(&id).await;
+        match outcome {
             Transaction::Committed => Ok(post),
             // Deleted by a concurrent request, or the image was released meanwhile: nothing left to delete.
             outcome if outcome.failed_at(0) => Err(StoreError::PostNotFound),

@@ -8,14 +8,15 @@ use super::{Store, StoreError, keys};
 use crate::models::{DisplayName, Handle, User, UserId};
 
 impl Store {
-    /// Creates the profile of the identity `subject`.
+    /// Creates the profile `id` of the identity `subject`. If the identity's profile is `id` already, an earlier
+    /// attempt of the same request made it: that profile is returned.
     pub async fn create_user(
         &self,
+        id: UserId,
         subject: &str,
         handle: &Handle,
         display_name: &DisplayName,
     ) -> Result<User, StoreError> {
-        let id = UserId::generate();
         let user = User {
             id,
             handle: handle.as_str().to_owned(),
@@ -41,9 +42,14 @@ impl Store {
             .transact_items(tx_put(self.table(), identity, not_exists, Expr::new()));
         match transact_write(request).await? {
             Transaction::Committed => Ok(user),
-            outcome if outcome.failed_at(2) => Err(StoreError::ProfileExists),
+            outcome if outcome.failed_at(2) => match self.user_of(subject).await? {
+                Some(existing) if existing == id => {
+                    self.get(keys::user(id), true).await?.ok_or(StoreError::UserNotFound)
+                }
+                _ => Err(StoreError::ProfileExists),
+            },
             outcome if outcome.failed_at(1) => Err(StoreError::HandleTaken),
-            _ => Err(StoreError::Inconsistent("a freshly generated user id already exists")),
+            _ => Err(StoreError::Inconsistent("a new user id belongs to an existing profile")),
         }
     }
 

@@ -64,3 +64,66 @@ async fn invalid_keys_and_failed_requests() {
     again.assert_problem(422, "validation");
     assert_eq!(again.header("idempotent-replayed"), "true");
 }
+
+#[tokio::test]
+async fn every_create_honours_the_key_the_contract_names() {
+    let app = TestApp::new().await;
+    let stranger = stampede_tests::TestUser::stranger();
+    let member = app.user().await;
+    let bodies = [
+        ("/v1/users", &stranger, json!({"handle": stampede_tests::unique_handle("idem"), "display_name": "Once"})),
+        ("/v1/posts", &member, json!({"body": "once"})),
+        ("/v1/media/uploads", &member, json!({"content_type": "image/png"})),
+    ];
+    assert_eq!(bodies.each_ref().map(|(path, _, _)| *path), stampede_contract::headers::IDEMPOTENT_POSTS);
+    for (path, user, body) in bodies {
+        let key = ulid::Ulid::generate().to_string();
+        let headers = [user.auth(), ("idempotency-key", key.as_str())];
+        let first = app.call(Method::POST, path, &headers, Some(body.clone())).await;
+        assert_eq!(first.status, StatusCode::CREATED, "{path}: {:?}", first.body);
+        let again = app.call(Method::POST, path, &headers, Some(body)).await;
+        assert_eq!(again.header("idempotent-replayed"), "true", "{path}");
+        assert_eq!(again.json()["id"], first.json()["id"], "{path}");
+    }
+}
+
+/// A create whose attempt timed out (its write landing after the answer) and whose retry came while it was still
+/// running: the retry is told to wait (409, not stored), and once the claim lapses it takes over, finds the post
+/// the first attempt made and answers with it. One post.
+#[tokio::test]
+async fn a_create_that_timed_out_after_writing_is_not_made_twice() {
+    let shared = stampede_tests::emulator_config().await.table;
+    let db = aws_sdk_dynamodb::Client::new(&kit::aws::sdk_config().await);
+    let table = stampede_tests::copy_of_table(&db, &shared, "test-idem-timeout").await;
+    let app = TestApp::with_config(|config| {
+        config.table = table.clone();
+        config.request_timeout = std::time::Duration::from_millis(1_000);
+    })
+    .await;
+    let author = app.user().await;
+    let key = ulid::Ulid::generate().to_string();
+    let headers = [author.auth(), ("idempotency-key", key.as_str())];
+    let body = json!({"body": "slow but sure"});
+
+    // Transactions take 1.5 s: the request gives up at 1 s, the write lands at 1.5 s.
+    stampede_tests::pushback(json!({"table": table, "faults": {"TransactWriteItems": {"latency_ms": 1500}}})).await;
+    let first = app.call(Method::POST, "/v1/posts", &headers, Some(body.clone())).await;
+    first.assert_problem(504, "timeout");
+    let waiting = app.call(Method::POST, "/v1/posts", &headers, Some(body.clone())).await;
+    waiting.assert_problem(409, "request-in-progress");
+    assert_eq!(waiting.header("retry-after"), "1");
+    stampede_tests::pushback(json!({"table": table, "off": true})).await;
+
+    tokio::time::sleep(std::time::Duration::from_millis(2_100)).await; // the claim lapses (timeout + 1 s)
+    let retried = app.call(Method::POST, "/v1/posts", &headers, Some(body.clone())).await;
+    assert_eq!(retried.status, StatusCode::CREATED, "{:?}", retried.body);
+    assert!(retried.headers.get("idempotent-replayed").is_none(), "the retry ran, and found the post");
+    let replayed = app.call(Method::POST, "/v1/posts", &headers, Some(body)).await;
+    assert_eq!(replayed.json()["id"], retried.json()["id"]);
+
+    let timeline = app.get(&format!("/v1/users/{}/posts", author.id)).await.json();
+    let items = timeline["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "one post, not two: {items:?}");
+    assert_eq!(items[0]["id"], retried.json()["id"]);
+    app.drop_table().await;
+}

@@ -9,4 +9,5 @@ mod like_rollup;
 mod likes;
 mod media;
 mod posts;
+mod pushback;
 mod users;

@@ -1,10 +1,11 @@
-//! Sending a request upstream: the origin first unless its breaker is open; on a connection error, a timeout or
-//! 502/503/504, once to Lambda if the request is safe to repeat. One breaker per isolate.
+//! Sending a request upstream: the origin first unless its breaker is open; on a connection error, a timeout,
+//! 502 or 504, once to Lambda if the request is safe to repeat (`upstream`). A 503 is passed on with a
+//! Retry-After and counts as an answer, not a failure. One breaker per isolate.
 
 use std::{cell::RefCell, time::Duration};
 
 use futures::future::{Either, select};
-use worker::{AbortController, Delay, Fetch, Headers, Method, Request, RequestInit, Result};
+use worker::{AbortController, Delay, Fetch, Headers, Method, Request, RequestInit};
 
 use super::exchange::{Exchange, Fetched, now_ms};
 use crate::{
@@ -21,35 +22,65 @@ thread_local! {
 fn with_breaker<T>(config: &Config, f: impl FnOnce(&mut Breaker) -> T) -> T {
     BREAKER.with(|cell| {
         let mut slot = cell.borrow_mut();
-        f(slot.get_or_insert_with(|| Breaker::new(config.breaker_threshold, config.breaker_cooldown_ms)))
+        f(slot.get_or_insert_with(|| {
+            Breaker::new(config.breaker_threshold, config.breaker_cooldown_ms, config.origin_timeout_ms)
+        }))
     })
 }
 
-/// The upstream's answer, or the edge's 502 problem when none answered.
+/// The upstream's answer, or the edge's 502 (or 504) problem when none answered (in time).
 pub async fn send(exchange: &Exchange, config: &Config) -> Fetched {
-    let may_retry = upstream::may_retry(&exchange.method, exchange.has_header("idempotency-key"));
+    let may_retry = upstream::may_retry(&exchange.method, exchange.url.path(), exchange.has_header("idempotency-key"));
     if with_breaker(config, |b| b.allow(now_ms())) {
         match attempt(Upstream::Origin, exchange, config).await {
             Ok(fetched) if !upstream::is_upstream_failure(fetched.status) => {
                 with_breaker(config, Breaker::record_success);
-                return fetched;
+                return with_retry_after(fetched);
             }
             outcome => {
                 with_breaker(config, |b| b.record_failure(now_ms()));
                 if !may_retry {
-                    return outcome.unwrap_or_else(|err| {
-                        Fetched::problem(&problem::bad_gateway(format!("the origin failed: {err}")))
-                    });
+                    return outcome.unwrap_or_else(|err| err.problem("the origin failed"));
                 }
             }
         }
     }
-    attempt(Upstream::Lambda, exchange, config)
-        .await
-        .unwrap_or_else(|err| Fetched::problem(&problem::bad_gateway(format!("no upstream answered: {err}"))))
+    match attempt(Upstream::Lambda, exchange, config).await {
+        Ok(fetched) => with_retry_after(fetched),
+        Err(err) => err.problem("no upstream answered"),
+    }
 }
 
-async fn attempt(to: Upstream, exchange: &Exchange, config: &Config) -> Result<Fetched> {
+/// A 503 always says when to come back: the upstream's Retry-After, or one second.
+fn with_retry_after(mut fetched: Fetched) -> Fetched {
+    if fetched.status == 503 && fetched.header("retry-after").is_none() {
+        fetched.headers.push(("retry-after".into(), "1".into()));
+    }
+    fetched
+}
+
+/// Why an upstream gave no answer.
+enum NoAnswer {
+    TimedOut(String),
+    Failed(worker::Error),
+}
+
+impl From<worker::Error> for NoAnswer {
+    fn from(err: worker::Error) -> Self {
+        Self::Failed(err)
+    }
+}
+
+impl NoAnswer {
+    fn problem(self, who: &str) -> Fetched {
+        Fetched::problem(&match self {
+            Self::TimedOut(detail) => problem::gateway_timeout(detail),
+            Self::Failed(err) => problem::bad_gateway(format!("{who}: {err}")),
+        })
+    }
+}
+
+async fn attempt(to: Upstream, exchange: &Exchange, config: &Config) -> std::result::Result<Fetched, NoAnswer> {
     let (base, timeout_ms) = match to {
         Upstream::Origin => (&config.origin, config.origin_timeout_ms),
         Upstream::Lambda => (&config.lambda, config.lambda_timeout_ms),
@@ -80,10 +111,10 @@ async fn attempt(to: Upstream, exchange: &Exchange, config: &Config) -> Result<F
     let sending = fetch.send_with_signal(&signal);
     let timeout = Delay::from(Duration::from_millis(timeout_ms));
     match select(Box::pin(sending), Box::pin(timeout)).await {
-        Either::Left((response, _)) => Fetched::read(response?, Some(to)).await,
+        Either::Left((response, _)) => Ok(Fetched::read(response?, Some(to)).await?),
         Either::Right(_) => {
             controller.abort();
-            Err(worker::Error::RustError(format!("{} did not answer within {timeout_ms} ms", to.name())))
+            Err(NoAnswer::TimedOut(format!("{} did not answer within {timeout_ms} ms", to.name())))
         }
     }
 }

@@ -1,13 +1,19 @@
-//! jobs: Stampede's SQS consumer. As a Lambda function (no arguments) it handles each `SqsEvent` with partial
-//! batch failures; locally, `--poll QUEUE_URL` is the event source mapping, and `redrive` / `dlq` operate
-//! dead-letter queues. Owns only this wiring: the work itself is `app::jobs`, the batching `kit::sqs_batch`.
+//! jobs: Stampede's queue and stream consumer. As a Lambda function (no arguments) it handles SQS batches with
+//! partial failures and the table stream's windows; locally `--poll QUEUE_URL` and `--stream STREAM_ARN` are the
+//! event source mappings, and `redrive` / `dlq` operate dead-letter queues. The work itself is `app::jobs`.
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 use clap::{Parser, Subcommand};
 use futures::{FutureExt, future::join_all};
-use kit::{sqs_poll::Poller, sqs_redrive};
+use kit::{
+    sqs_poll::Poller,
+    sqs_redrive,
+    stream_poll::{Start, StreamPoller},
+    stream_window::StreamWindow,
+};
 use lambda_runtime::{Error, LambdaEvent, service_fn};
+use serde_json::Value;
 
 #[derive(Parser)]
 #[command(about = "Stampede's jobs: the SQS Lambda function, or locally its event source mapping and DLQ tools")]
@@ -15,6 +21,10 @@ struct Cli {
     /// Poll these queues (long polling, batches of 10) instead of running as a Lambda function.
     #[arg(long = "poll", value_name = "QUEUE_URL")]
     poll: Vec<String>,
+    /// Read this DynamoDB stream (every shard, from its oldest record, each second) instead of running as a
+    /// Lambda function: the like counter's event source mapping.
+    #[arg(long = "stream", value_name = "STREAM_ARN")]
+    stream: Option<String>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -57,26 +67,42 @@ async fn main() -> Result<(), Error> {
             }
         }
         None => {
-            let state = app::AppState::from_env().await?;
-            let runner = Arc::new(app::jobs::runner(&state));
-            let handle = move |event| {
-                let runner = runner.clone();
-                async move { runner.run::<app::jobs::JobMessage>(event).await }
-            };
-            if cli.poll.is_empty() {
-                lambda_runtime::run(service_fn(move |event: LambdaEvent<_>| {
-                    let run = handle(event.payload);
-                    async move { Ok::<_, Error>(run.await) }
+            let state = Arc::new(app::AppState::from_env().await?);
+            if cli.poll.is_empty() && cli.stream.is_none() {
+                let jobs = Arc::new(app::jobs::LambdaJobs::new(&state));
+                lambda_runtime::run(service_fn(move |event: LambdaEvent<Value>| {
+                    let jobs = jobs.clone();
+                    async move { jobs.handle(event.payload).await }
                 }))
                 .await?;
             } else {
+                let runner = Arc::new(app::jobs::runner(&state));
+                let handle = move |event| {
+                    let runner = runner.clone();
+                    async move { runner.run::<app::jobs::JobMessage>(event).await }
+                };
+                let (store, events) = (state.store.clone(), state.events.clone());
+                let count = move |window: StreamWindow| {
+                    let (store, events) = (store.clone(), events.clone());
+                    async move { app::jobs::like_counts::handle(&store, &events, window).await }
+                };
                 let stop = kit::shutdown::signal().shared();
                 let mut pollers = Vec::new();
                 for url in &cli.poll {
                     pollers.push(Poller::new(state.sqs.clone(), url).await?);
                     tracing::info!(queue = %url, "polling");
                 }
-                join_all(pollers.iter().map(|poller| poller.run(&handle, stop.clone()))).await;
+                let sdk = kit::aws::sdk_config().await;
+                let stream = match &cli.stream {
+                    Some(arn) => {
+                        tracing::info!(stream = %arn, "reading the stream");
+                        Some(StreamPoller::new(&sdk, arn, Start::Oldest).await?)
+                    }
+                    None => None,
+                };
+                let streams = stream.iter().map(|poller| poller.run(&count, Duration::from_secs(1), stop.clone()));
+                let queues = join_all(pollers.iter().map(|poller| poller.run(&handle, stop.clone())));
+                futures::join!(queues, join_all(streams));
             }
         }
     }

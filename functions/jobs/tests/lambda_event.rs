@@ -1,7 +1,6 @@
-//! The jobs function as Lambda calls it: SQS event JSON in the shape AWS sends, through the same handler the
-//! binary registers with `lambda_runtime`, and the `batchItemFailures` JSON it returns.
+//! The jobs function as Lambda calls it: SQS batches and table stream windows in the JSON shapes AWS sends,
+//! through the handler the binary registers with `lambda_runtime`, and the JSON it answers.
 
-use aws_lambda_events::event::sqs::SqsEvent;
 use aws_sdk_sqs::types::QueueAttributeName;
 use stampede_tests::{TestApp, queue_depth, queue_with_dead_letters};
 
@@ -12,17 +11,34 @@ async fn queue_arn(sqs: &aws_sdk_sqs::Client, url: &str) -> String {
 }
 
 async fn invoke(app: &TestApp, event: &str) -> serde_json::Value {
-    let event: SqsEvent = serde_json::from_str(event).expect("an SQS event");
-    let response = app::jobs::runner(&app.state).run::<app::jobs::JobMessage>(event).await;
-    serde_json::to_value(response).unwrap()
+    let event = serde_json::from_str(event).expect("an event in JSON");
+    app::jobs::LambdaJobs::new(&app.state).handle(event).await.expect("the invocation succeeds")
 }
 
+/// A post with one like, counted from the table's stream.
 async fn liked_post(app: &TestApp) -> String {
     let author = app.user().await;
     let post = app.create_post(&author, "from Lambda").await["id"].as_str().unwrap().to_owned();
     let post_id = app::models::PostId::parse(&post).unwrap();
     app.state.store.like(post_id, app::models::UserId::generate()).await.unwrap();
+    app.run_stream().await;
     post
+}
+
+#[tokio::test]
+async fn a_stream_window_counts_its_likes_once_and_queues_a_rollup() {
+    let app = TestApp::new().await;
+    let author = app.user().await;
+    let post = app.create_post(&author, "from the stream").await["id"].as_str().unwrap().to_owned();
+    let event = include_str!("events/stream_window.json").replace("POST_ID", &post);
+
+    for delivery in 1..=2 {
+        let response = invoke(&app, &event).await;
+        assert_eq!(response["state"], serde_json::json!({}), "Lambda needs a state, even an empty one");
+        assert_eq!(queue_depth(&app.state.sqs, &app.jobs_queue).await, 1, "a rollup queued by delivery {delivery}");
+        app.run_jobs().await;
+        assert_eq!(app.get(&format!("/v1/posts/{post}")).await.json()["like_count"], 2, "after delivery {delivery}");
+    }
 }
 
 #[tokio::test]

@@ -1,12 +1,12 @@
-//! The jobs binary as a process: `--poll` is the local event source mapping (and stops cleanly on SIGTERM);
-//! `dlq` and `redrive` operate dead-letter queues.
+//! The jobs binary as a process: `--poll` and `--stream` are the local event source mappings (and stop cleanly
+//! on SIGTERM); `dlq` and `redrive` operate dead-letter queues.
 
 use std::{
     process::{Command, Output, Stdio},
     time::{Duration, Instant},
 };
 
-use stampede_tests::{TestApp, queue_depth, queue_with_dead_letters};
+use stampede_tests::{TestApp, queue_depth, queue_with_dead_letters, stream_arn};
 
 fn jobs() -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_jobs"));
@@ -29,8 +29,9 @@ async fn eventually(what: &str, mut check: impl AsyncFnMut() -> bool) {
 }
 
 #[tokio::test]
-async fn polls_a_queue_rolls_up_likes_dead_letters_garbage_and_stops_on_sigterm() {
-    let app = TestApp::new().await;
+async fn counts_likes_from_the_stream_rolls_them_up_dead_letters_garbage_and_stops_on_sigterm() {
+    // A table of its own: `--stream` reads a stream from its oldest record.
+    let app = TestApp::with_own_table("test-jobs-process").await;
     let author = app.user().await;
     let post = app.create_post(&author, "polled").await["id"].as_str().unwrap().to_owned();
     for fan in app.users(3).await {
@@ -38,8 +39,15 @@ async fn polls_a_queue_rolls_up_likes_dead_letters_garbage_and_stops_on_sigterm(
     }
     app.state.sqs.send_message().queue_url(&app.jobs_queue).message_body("garbage").send().await.unwrap();
 
-    let mut poller = jobs().args(["--poll", &app.jobs_queue]).spawn().unwrap();
-    eventually("the likes are rolled up", async || {
+    let table = app.state.store.table();
+    let stream = stream_arn(app.state.store.client(), table).await;
+    let mut poller = jobs()
+        .env("TABLE_NAME", table)
+        .env("JOBS_QUEUE_URL", &app.jobs_queue)
+        .args(["--poll", &app.jobs_queue, "--stream", &stream])
+        .spawn()
+        .unwrap();
+    eventually("the likes are counted and rolled up", async || {
         app.get(&format!("/v1/posts/{post}")).await.json()["like_count"] == 3
     })
     .await;
@@ -51,6 +59,7 @@ async fn polls_a_queue_rolls_up_likes_dead_letters_garbage_and_stops_on_sigterm(
     let status = poller.wait().unwrap();
     assert!(status.success(), "SIGTERM must stop the poller cleanly: {status}");
     assert!(started.elapsed() < Duration::from_secs(10), "it must not wait out a 20 s long poll");
+    app.drop_table().await;
 }
 
 #[tokio::test]
