@@ -48,11 +48,12 @@ async fn ten_thousand_likes_on_one_post_under_dynamodbs_limits() {
     app.run_stream().await; // past the profiles' records: the counter below reads likes as they come
     pushback(pushback_on(&table)).await;
 
-    // The like counter and the rollups run alongside, every second, as their event source mappings would.
+    // The like counter and the rollups run alongside, a batch a second, as their event source mappings would.
     let done = AtomicBool::new(false);
     let counter = async {
         while !done.load(Ordering::Relaxed) {
-            app.run_jobs().await;
+            app.run_stream_batch().await;
+            app.drain(&app.jobs_queue).await;
             tokio::time::sleep(Duration::from_secs(1)).await;
         }
     };

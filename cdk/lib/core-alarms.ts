@@ -47,10 +47,16 @@ export class CoreAlarms extends Construct {
       });
     }
 
-    this.add('StreamFailures', 'The like counter gave up on stream records: likes not counted (see docs/data-model.md)', {
+    this.add('StreamFailures', 'Stream records aged out before the like counter took them: likes not counted', {
       metric: queues.streamFailures.metricApproximateNumberOfMessagesVisible({ period: minute, statistic: 'Maximum' }),
       threshold: 0,
       evaluationPeriods: 1,
+    });
+    this.add('LikeCounterLag', 'The like counter is over a minute behind the table stream: a batch keeps failing', {
+      metric: functions.jobs.metric('IteratorAge', { period: minute, statistic: 'Maximum' }),
+      threshold: 60_000,
+      evaluationPeriods: 5,
+      datapointsToAlarm: 3,
     });
     const url = (metricName: string) =>
       functions.api.metric(metricName, { period: minute, statistic: 'Sum' });

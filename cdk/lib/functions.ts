@@ -86,8 +86,10 @@ export class Functions extends Construct {
     }
     // The like counter (app::jobs::like_counts). The tumbling window is there for the shard id it gives each
     // call, which makes counting exactly-once; one batch per shard at a time (parallelization 1) keeps each
-    // shard's changes in order. A failing batch is retried whole (counting is idempotent) and, after
-    // retryAttempts, reported to streamFailures, an alarm; only like changes reach the function.
+    // shard's changes in order. A failing batch is retried whole (counting is idempotent) until it succeeds:
+    // skipping it would lose its likes for good (later batches move the counters past them), so a stuck shard
+    // shows as iterator age (an alarm) instead; only records that age out of the stream (24 h) are reported to
+    // streamFailures. Only like changes reach the function.
     this.jobs.addEventSource(
       new DynamoEventSource(data.table, {
         startingPosition: lambda.StartingPosition.TRIM_HORIZON,
@@ -96,7 +98,6 @@ export class Functions extends Construct {
         tumblingWindow: common.likeCounterBatchingWindow,
         parallelizationFactor: 1,
         bisectBatchOnError: false,
-        retryAttempts: 100,
         onFailure: new SqsDlq(queues.streamFailures),
         filters: [
           lambda.FilterCriteria.filter({

@@ -102,6 +102,8 @@ describe('async', () => {
       BisectBatchOnFunctionError: false,
       DestinationConfig: { OnFailure: { Destination: core.resolve(core.queues.streamFailures.queueArn) } },
     });
+    // Unset: retried until it succeeds (CloudFormation's -1), as a skipped batch's likes could never be counted.
+    expect(props.MaximumRetryAttempts).toBeUndefined();
     const pattern = JSON.parse(props.FilterCriteria.Filters[0].Pattern);
     expect(pattern.dynamodb.Keys.sk.S).toEqual([{ prefix: 'LIKE#' }]);
     expect(pattern.eventName).toEqual(['INSERT', 'REMOVE']);
@@ -265,6 +267,7 @@ describe('observability', () => {
     }
     expect(alarms.filter((a) => a.Properties.MetricName === 'ApproximateAgeOfOldestMessage')).toHaveLength(2);
     expect(alarms.filter((a) => a.Properties.MetricName === 'Throttles')).toHaveLength(2);
+    expect(alarms.filter((a) => a.Properties.MetricName === 'IteratorAge')).toHaveLength(1);
     const expressions = alarms.flatMap((a) => (a.Properties.Metrics ?? []).map((m: any) => m.Expression)).filter(Boolean);
     expect(expressions).toEqual(expect.arrayContaining([expect.stringContaining('errors / MAX([requests, 1])'), 'reads + writes']));
   });

@@ -1,7 +1,8 @@
 //! Which upstream answers: the container origin first; on a connection error, a timeout, 502 or 504 or an open
-//! breaker, Lambda, once, and only for requests that are safe to send twice. A 503 is the origin shedding load,
-//! not failing: it is passed on with its Retry-After, never replayed on Lambda against the same overloaded data,
-//! and it does not count toward the breaker.
+//! breaker, Lambda, once, and only for requests that are safe to send twice. The API's own 503 (a problem
+//! document) is the origin shedding load, not failing: it is passed on with its Retry-After, never replayed on
+//! Lambda against the same overloaded data, and it does not count toward the breaker. Any other 503 (a load
+//! balancer with no healthy target) is a failure.
 
 use url::Url;
 
@@ -26,9 +27,18 @@ impl Upstream {
 /// never forwarded.
 pub const SECRET_HEADER: &str = stampede_contract::headers::EDGE_SECRET;
 
-/// Statuses that mean "this upstream is unwell", not "this request is wrong" nor "slow down" (503).
-pub fn is_upstream_failure(status: u16) -> bool {
-    matches!(status, 502 | 504)
+/// An answer that means "this upstream is unwell", not "this request is wrong" nor "slow down" (the API's 503).
+pub fn is_upstream_failure(status: u16, content_type: Option<&str>) -> bool {
+    match status {
+        502 | 504 => true,
+        503 => !is_backpressure(status, content_type),
+        _ => false,
+    }
+}
+
+/// The API's own 503: a problem document saying it is overloaded, with Retry-After.
+pub fn is_backpressure(status: u16, content_type: Option<&str>) -> bool {
+    status == 503 && content_type.is_some_and(|t| t.starts_with(stampede_contract::problems::CONTENT_TYPE))
 }
 
 /// Whether a request may be sent again after the first upstream may have seen it (`stampede_contract`).
@@ -48,9 +58,12 @@ mod tests {
 
     #[test]
     fn failover_rules() {
-        assert!(is_upstream_failure(502) && is_upstream_failure(504));
-        assert!(!is_upstream_failure(503), "backpressure, not failure");
-        assert!(!is_upstream_failure(500) && !is_upstream_failure(404) && !is_upstream_failure(429));
+        let problem = Some("application/problem+json");
+        assert!(is_upstream_failure(502, problem) && is_upstream_failure(504, None));
+        assert!(!is_upstream_failure(503, problem), "the API's backpressure, not a failure");
+        assert!(is_upstream_failure(503, Some("text/html")), "a load balancer without a healthy target");
+        assert!(is_upstream_failure(503, None));
+        assert!(!is_upstream_failure(500, None) && !is_upstream_failure(404, None) && !is_upstream_failure(429, None));
         assert!(may_retry("GET", "/v1/posts", false) && may_retry("PUT", "/v1/posts/p/like", false));
         assert!(!may_retry("POST", "/v1/posts", false) && may_retry("POST", "/v1/posts", true));
         assert!(!may_retry("PATCH", "/v1/users/me", true));

@@ -13,10 +13,10 @@ What the real services do under load, and moto never does:
     TransactionConflictException. Without pushback, transactions still serialise per item (never per table).
   * Faults: for an operation, an error rate (ThrottlingException or InternalServerError) and a latency; for an
     SQS queue, a rate of failed SendMessage calls (ServiceUnavailable).
-  * A report per table: consumed and throttled units per partition key (GET /stampede/pushback/report?table=T).
+  * A report per table: consumed and throttled units per partition key (GET /_stampede/pushback/report?table=T).
 
 Settings: the environment variable STAMPEDE_PUSHBACK (JSON, applies to every table: a whole run), or
-POST /stampede/pushback with {"table": "T", ...} (one table: a test's own) or {"queue": "NAME", "send_error_rate":
+POST /_stampede/pushback with {"table": "T", ...} (one table: a test's own) or {"queue": "NAME", "send_error_rate":
 0.2}; {"table": "T", "off": true} switches a table back. Table settings (all optional):
   {"scale": 1.0, "wcu_per_partition": 1000, "rcu_per_partition": 3000, "transaction_hold_ms": 0,
    "faults": {"TransactWriteItems": {"error_rate": 0.1, "error": "ThrottlingException", "latency_ms": 5}}}
@@ -149,11 +149,15 @@ def _take(table, index, partition, kind, units, settings, debt=False):
 
 
 def _has_budget(table, partition, kind, settings):
+    """Whether a partition has budget left (reads are refused only when it is spent); a refusal is reported."""
     limit = settings["scale"] * (settings["wcu_per_partition"] if kind == "write" else settings["rcu_per_partition"])
     now = time.monotonic()
     with _lock:
         tokens, at = _buckets.get((table, None, partition, kind), (limit, now))
-        return min(limit, tokens + (now - at) * limit) > 0
+        if min(limit, tokens + (now - at) * limit) > 0:
+            return True
+        _report[table][partition]["throttled_requests"] += 1
+        return False
 
 
 def _table(handler, name):
@@ -278,10 +282,13 @@ def _held(item_id):
 
 
 def _hold(item_ids, seconds):
-    until = time.monotonic() + seconds
+    now = time.monotonic()
     with _lock:
+        if len(_holds) > 10_000:  # forget holds that ended
+            for item_id in [i for i, until in _holds.items() if until <= now]:
+                del _holds[item_id]
         for item_id in item_ids:
-            _holds[item_id] = max(_holds.get(item_id, 0), until)
+            _holds[item_id] = max(_holds.get(item_id, 0), now + seconds)
 
 
 # --- the wrapped operations ---------------------------------------------------------------------------------------
@@ -319,6 +326,8 @@ def _transact_write(original):
         for entry in items:
             op_type, op = next(iter(entry.items()))
             backend, table = _table(self, op["TableName"])
+            if table is None:  # moto answers ResourceNotFoundException itself
+                return original(self)
             kind = {"Put": "Put", "Update": "Update", "Delete": "Delete", "ConditionCheck": "Delete"}[op_type]
             key, units, indexes = _write_cost(backend, table, kind, op)
             writes.append((table, key, units, indexes))
@@ -349,7 +358,7 @@ def _read(operation):
             settings = settings_for(self.body.get("TableName"))
             if settings is None:
                 return original(self)
-            _, table = _table(self, self.body["TableName"])
+            backend, table = _table(self, self.body["TableName"])
             if table is None:
                 return original(self)
             _fault(operation, settings)
@@ -362,8 +371,8 @@ def _read(operation):
             payload = getattr(result, "result", None) or {}
             if operation == "Query":
                 size = sum(item_size(item) for item in payload.get("Items", []))
-            else:
-                size = item_size(payload.get("Item"))
+            else:  # the whole item, as DynamoDB charges it, whatever the projection returned
+                size = item_size(_current(backend, table, self.body["Key"]))
             if partition is not None:
                 _take(table.name, index, partition, "read", read_units(size, consistent), settings, debt=True)
             return result
@@ -408,7 +417,7 @@ def _json_response(start_response, status, body):
 
 def _control(environ, start_response):
     method, path = environ["REQUEST_METHOD"], environ.get("PATH_INFO", "")
-    if path == "/stampede/pushback" and method == "POST":
+    if path == "/_stampede/pushback" and method == "POST":
         length = int(environ.get("CONTENT_LENGTH") or 0)
         request = json.loads(environ["wsgi.input"].read(length) or b"{}")
         with _lock:
@@ -422,7 +431,7 @@ def _control(environ, start_response):
             else:
                 return _json_response(start_response, "400 Bad Request", {"error": "name a table or a queue"})
         return _json_response(start_response, "200 OK", {"ok": True})
-    if path == "/stampede/pushback/report" and method == "GET":
+    if path == "/_stampede/pushback/report" and method == "GET":
         query = dict(p.split("=", 1) for p in environ.get("QUERY_STRING", "").split("&") if "=" in p)
         with _lock:
             partitions = {p: dict(c) for p, c in _report.get(query.get("table", ""), {}).items()}
@@ -432,7 +441,7 @@ def _control(environ, start_response):
 
 def _dispatch(original):
     def call(self, environ, start_response):
-        if environ.get("PATH_INFO", "").startswith("/stampede/"):
+        if environ.get("PATH_INFO", "").startswith("/_stampede/"):
             return _control(environ, start_response)
         return original(self, environ, start_response)
     return call

@@ -11,7 +11,9 @@ different partitions run side by side, as on DynamoDB, and a transaction is atom
 write of its items. Reads that walk a whole table (a Query of an index, which moto answers by iterating every
 item, and Scan) wait until no write is changing the table: moto's tables are plain dicts, and iterating one
 while a write adds a partition fails ("dictionary changed size during iteration", a 500 the service never
-answers). Conflicts between overlapping transactions, as DynamoDB reports them, are moto_pushback's.
+answers), as does DescribeTable (it counts them). A GetItem takes its partition's lock: it never sees a
+transaction's writes that are then rolled back. Conflicts between overlapping transactions, as DynamoDB reports
+them, are moto_pushback's.
 """
 import copy
 import threading
@@ -233,5 +235,7 @@ def patch():
     DynamoDBBackend.put_item = _single_write(DynamoDBBackend.put_item, put_key)
     DynamoDBBackend.update_item = _single_write(DynamoDBBackend.update_item, key_arg)
     DynamoDBBackend.delete_item = _single_write(DynamoDBBackend.delete_item, key_arg)
+    DynamoDBBackend.get_item = _single_write(DynamoDBBackend.get_item, key_arg)  # read committed
     DynamoDBBackend.query = _walking(DynamoDBBackend.query)
     DynamoDBBackend.scan = _walking(DynamoDBBackend.scan)
+    DynamoDBBackend.describe_table = _walking(DynamoDBBackend.describe_table)  # it counts the items

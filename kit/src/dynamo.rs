@@ -1,20 +1,17 @@
-//! DynamoDB patterns every single-table store needs: attribute shorthands, BatchGetItem with retry of
-//! unprocessed keys, and TransactWriteItems with retry of transaction conflicts and readable cancellation reasons.
+//! DynamoDB patterns every single-table store needs: attribute shorthands, which errors are overload (503, not
+//! 500), and TransactWriteItems with bounded retry of transaction conflicts and readable cancellation reasons.
 
 use std::{collections::HashMap, time::Duration};
 
 use aws_sdk_dynamodb::{
-    Client,
     error::SdkError,
     operation::transact_write_items::{TransactWriteItemsError, builders::TransactWriteItemsFluentBuilder},
-    types::{AttributeValue, ConditionCheck, Delete, KeysAndAttributes, Put, TransactWriteItem, Update},
+    types::{AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem, Update},
 };
 
 pub type Item = HashMap<String, AttributeValue>;
 
-/// BatchGetItem takes at most this many keys per call.
-const BATCH_GET_LIMIT: usize = 100;
-/// Attempts at unprocessed keys or conflicting transactions before giving up: the backoff between them adds up
+/// Attempts at conflicting transactions before giving up: the backoff between them adds up
 /// to at most about 0.35 s, well inside a request's time. Throttling is retried by the SDK alone (`kit::aws`).
 const MAX_ATTEMPTS: u32 = 4;
 
@@ -26,8 +23,6 @@ pub enum DynamoError {
     /// be overloaded or out of reach; whether the request took effect is unknown.
     #[error("DynamoDB did not answer: {0}")]
     NoAnswer(String),
-    #[error("DynamoDB left {0} keys unprocessed after {MAX_ATTEMPTS} attempts (throttled)")]
-    Unprocessed(usize),
     #[error("transaction still conflicting with concurrent writes after {MAX_ATTEMPTS} attempts")]
     Contended,
 }
@@ -39,7 +34,7 @@ impl DynamoError {
     pub fn is_overload(&self) -> bool {
         use aws_sdk_dynamodb::Error as E;
         match self {
-            Self::Unprocessed(_) | Self::Contended | Self::NoAnswer(_) => true,
+            Self::Contended | Self::NoAnswer(_) => true,
             Self::Sdk(e) => match e.as_ref() {
                 E::ProvisionedThroughputExceededException(_)
                 | E::RequestLimitExceeded(_)
@@ -51,7 +46,8 @@ impl DynamoError {
                 E::TransactionCanceledException(e) => {
                     e.cancellation_reasons().iter().filter_map(|r| r.code()).any(is_transient_cancellation)
                 }
-                _ => false,
+                // An HTTP 503 the model does not name.
+                other => aws_sdk_dynamodb::error::ProvideErrorMetadata::code(other) == Some("ServiceUnavailable"),
             },
         }
     }
@@ -173,36 +169,6 @@ pub fn tx_delete(table: &str, key: Item, condition: Option<&str>, expr: Expr) ->
 async fn backoff(attempt: u32) {
     let cap_ms = (25u64 << attempt.min(6)).min(1600);
     tokio::time::sleep(Duration::from_millis(rand::random_range(0..=cap_ms))).await;
-}
-
-/// Reads every key, in chunks of 100, retrying unprocessed keys with backoff. Order of results is unspecified;
-/// missing items are simply absent.
-pub async fn batch_get(client: &Client, table: &str, keys: Vec<Item>) -> Result<Vec<Item>, DynamoError> {
-    let mut items = Vec::with_capacity(keys.len());
-    for chunk in keys.chunks(BATCH_GET_LIMIT) {
-        let mut pending = chunk.to_vec();
-        let mut attempt = 0;
-        while !pending.is_empty() {
-            if attempt == MAX_ATTEMPTS {
-                return Err(DynamoError::Unprocessed(pending.len()));
-            }
-            if attempt > 0 {
-                backoff(attempt).await;
-            }
-            let request = built(KeysAndAttributes::builder().set_keys(Some(pending)).build());
-            let output = client.batch_get_item().request_items(table, request).send().await?;
-            if let Some(mut found) = output.responses {
-                items.extend(found.remove(table).unwrap_or_default());
-            }
-            pending = output
-                .unprocessed_keys
-                .and_then(|mut unprocessed| unprocessed.remove(table))
-                .map(|k| k.keys)
-                .unwrap_or_default();
-            attempt += 1;
-        }
-    }
-    Ok(items)
 }
 
 /// Cancellation reasons that say "not now" rather than "not this": the item was throttled or held by another

@@ -131,8 +131,12 @@ impl Idempotency {
     async fn claim(&self, id: &str, fingerprint: &str) -> Result<Claim, DynamoError> {
         let now = now();
         let seed = Seed(ulid::Ulid::generate());
+        // Marks this attempt's own writes: the SDK may retry a write whose answer was lost, and the retry must
+        // recognise the claim as its own rather than another attempt's.
+        let claimant = ulid::Ulid::generate().to_string();
         let mut item = Self::record_key(id);
         item.extend([
+            ("claimant".to_owned(), s(&claimant)),
             ("status".to_owned(), s(IN_PROGRESS_STATUS)),
             ("fingerprint".to_owned(), s(fingerprint)),
             ("seed".to_owned(), s(seed.0.to_string())),
@@ -170,12 +174,15 @@ impl Idempotency {
         Ok(match (text("fingerprint"), text("status"), stored_seed) {
             (Some(f), _, _) if f != fingerprint => Claim::Mismatch,
             (Some(_), Some(COMPLETED_STATUS), _) => Claim::Replay(stored_response(&existing)),
+            // This attempt's own claim, whose answer was lost and whose write the SDK retried.
+            (Some(_), Some(IN_PROGRESS_STATUS), Some(seed)) if text("claimant") == Some(claimant.as_str()) => {
+                Claim::Acquired(seed)
+            }
             // Released, or claimed by an attempt that has not been heard of for `lock`: take it over, seed and all.
             (Some(_), Some(status), Some(seed)) if status == RELEASED_STATUS || lapsed => {
-                if self.take_over(id, status, locked_until, now).await? {
-                    Claim::Acquired(seed)
-                } else {
-                    Claim::InProgress
+                match self.take_over(id, status, locked_until, &claimant, now).await? {
+                    true => Claim::Acquired(seed),
+                    false => Claim::InProgress,
                 }
             }
             // Running, or the record expired and vanished between the two calls: let the client retry.
@@ -183,12 +190,14 @@ impl Idempotency {
         })
     }
 
-    /// Claims a released or lapsed record again, if nobody else did since it was read as `status`/`locked_until`.
+    /// Claims a released or lapsed record again, if nobody else did since it was read as `status`/`locked_until`
+    /// (or if the one who did is this attempt, its first answer lost).
     async fn take_over(
         &self,
         id: &str,
         status: &str,
         locked_until: Option<&String>,
+        claimant: &str,
         now: Duration,
     ) -> Result<bool, DynamoError> {
         let mut update = self
@@ -196,16 +205,19 @@ impl Idempotency {
             .update_item()
             .table_name(&*self.table)
             .set_key(Some(Self::record_key(id)))
-            .update_expression("SET #status = :in_progress, locked_until = :lock")
+            .update_expression("SET #status = :in_progress, locked_until = :lock, claimant = :claimant")
             .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":claimant", s(claimant))
             .expression_attribute_values(":in_progress", s(IN_PROGRESS_STATUS))
             .expression_attribute_values(":lock", n((now + self.lock).as_millis()))
             .expression_attribute_values(":seen", s(status));
         update = match locked_until {
             Some(seen) => update
-                .condition_expression("#status = :seen AND locked_until = :seen_lock")
+                .condition_expression("(#status = :seen AND locked_until = :seen_lock) OR claimant = :claimant")
                 .expression_attribute_values(":seen_lock", AttributeValue::N(seen.clone())),
-            None => update.condition_expression("#status = :seen AND attribute_not_exists(locked_until)"),
+            None => update.condition_expression(
+                "(#status = :seen AND attribute_not_exists(locked_until)) OR claimant = :claimant",
+            ),
         };
         match update.send().await {
             Ok(_) => Ok(true),
@@ -232,6 +244,8 @@ impl Idempotency {
             .update_expression(
                 "SET #status = :completed, response_status = :code, response_headers = :headers, response_body = :body REMOVE locked_until",
             )
+            // Never a record without its fingerprint and expiry, should this one have expired meanwhile.
+            .condition_expression("attribute_exists(pk)")
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":completed", s(COMPLETED_STATUS))
             .expression_attribute_values(":code", n(status.as_u16()))
@@ -249,6 +263,7 @@ impl Idempotency {
             .table_name(&*self.table)
             .set_key(Some(Self::record_key(id)))
             .update_expression("SET #status = :released REMOVE locked_until")
+            .condition_expression("attribute_exists(pk)")
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":released", s(RELEASED_STATUS))
             .send()
@@ -283,7 +298,10 @@ fn stored_response(item: &Item) -> Response {
 
 fn internal(err: impl std::fmt::Display) -> Response {
     tracing::error!(error = %err, "idempotency store failed");
-    Problem::new(types::UNAVAILABLE).detail("could not record the idempotency key; retry").into_response()
+    Problem::new(types::UNAVAILABLE)
+        .detail("could not record the idempotency key; retry")
+        .header(header::RETRY_AFTER, HeaderValue::from_static("1"))
+        .into_response()
 }
 
 /// Middleware (`axum::middleware::from_fn_with_state`) applying [`Idempotency`] to the routes it wraps.
@@ -355,7 +373,115 @@ fn is_final(status: StatusCode) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use aws_sdk_dynamodb::operation::{
+        get_item::GetItemOutput,
+        put_item::PutItemError,
+        update_item::{UpdateItemError, UpdateItemOutput},
+    };
+    use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
+
     use super::*;
+
+    const SEED: &str = "01JDQ3X7Y8Z9ABCDEFGHJKMNPQ";
+
+    fn taken() -> Rule {
+        mock!(Client::put_item).then_error(|| {
+            PutItemError::ConditionalCheckFailedException(
+                aws_sdk_dynamodb::types::error::ConditionalCheckFailedException::builder().build(),
+            )
+        })
+    }
+
+    /// The record another attempt left: its status, its lock (ms since the epoch) and body fingerprint "f".
+    fn stored(status: &'static str, locked_until: Option<u128>) -> Rule {
+        mock!(Client::get_item).then_output(move || {
+            let mut item = Idempotency::record_key("id");
+            item.insert("status".into(), s(status));
+            item.insert("fingerprint".into(), s("f"));
+            item.insert("seed".into(), s(SEED));
+            if let Some(until) = locked_until {
+                item.insert("locked_until".into(), n(until));
+            }
+            GetItemOutput::builder().set_item(Some(item)).build()
+        })
+    }
+
+    fn records(rules: &[&Rule]) -> Idempotency {
+        let client = mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, rules);
+        Idempotency::new(client, "t", Arc::new(|_: &Parts| Some("scope".to_owned())))
+    }
+
+    fn seed_of(claim: Claim) -> Option<String> {
+        match claim {
+            Claim::Acquired(seed) => Some(seed.0.to_string()),
+            _ => None,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_first_claim_gets_a_new_seed() {
+        let put = mock!(Client::put_item)
+            .then_output(|| aws_sdk_dynamodb::operation::put_item::PutItemOutput::builder().build());
+        let seed = seed_of(records(&[&put]).claim("id", "f").await.unwrap()).expect("acquired");
+        assert_ne!(seed, SEED);
+    }
+
+    #[tokio::test]
+    async fn a_running_claim_makes_a_retry_wait_and_a_lapsed_or_released_one_is_taken_over_with_its_seed() {
+        let later = (now() + Duration::from_secs(10)).as_millis();
+        let running = stored(IN_PROGRESS_STATUS, Some(later));
+        assert!(matches!(records(&[&taken(), &running]).claim("id", "f").await.unwrap(), Claim::InProgress));
+
+        let take_over = mock!(Client::update_item).then_output(|| UpdateItemOutput::builder().build());
+        for (status, lock) in [(IN_PROGRESS_STATUS, Some(1)), (RELEASED_STATUS, None)] {
+            let record = stored(status, lock);
+            let claim = records(&[&taken(), &record, &take_over]).claim("id", "f").await.unwrap();
+            assert_eq!(seed_of(claim).as_deref(), Some(SEED), "{status}: the same seed, so the same resource id");
+        }
+
+        let raced = mock!(Client::update_item).then_error(|| {
+            UpdateItemError::ConditionalCheckFailedException(
+                aws_sdk_dynamodb::types::error::ConditionalCheckFailedException::builder().build(),
+            )
+        });
+        let lapsed = stored(IN_PROGRESS_STATUS, Some(1));
+        let claim = records(&[&taken(), &lapsed, &raced]).claim("id", "f").await.unwrap();
+        assert!(matches!(claim, Claim::InProgress), "another retry took it over first");
+    }
+
+    #[tokio::test]
+    async fn a_claim_whose_answer_was_lost_is_recognised_as_its_own() {
+        // The write happened, its answer was lost, and the SDK's retry of it failed its condition.
+        let written = Arc::new(std::sync::Mutex::new(None::<Item>));
+        let put = mock!(Client::put_item)
+            .match_requests({
+                let written = written.clone();
+                move |request| {
+                    *written.lock().unwrap() = request.item().cloned();
+                    true
+                }
+            })
+            .then_error(|| {
+                PutItemError::ConditionalCheckFailedException(
+                    aws_sdk_dynamodb::types::error::ConditionalCheckFailedException::builder().build(),
+                )
+            });
+        let read = mock!(Client::get_item).then_compute_output({
+            let written = written.clone();
+            move |_| GetItemOutput::builder().set_item(written.lock().unwrap().clone()).build()
+        });
+        let claim = records(&[&put, &read]).claim("id", "f").await.unwrap();
+        let stored = written.lock().unwrap().clone().unwrap();
+        assert_eq!(seed_of(claim).as_deref(), stored["seed"].as_s().ok().map(String::as_str));
+    }
+
+    #[tokio::test]
+    async fn a_completed_claim_is_replayed_and_another_body_is_refused() {
+        let completed = stored(COMPLETED_STATUS, None);
+        assert!(matches!(records(&[&taken(), &completed]).claim("id", "f").await.unwrap(), Claim::Replay(_)));
+        let claim = records(&[&taken(), &completed]).claim("id", "other body").await.unwrap();
+        assert!(matches!(claim, Claim::Mismatch));
+    }
 
     #[test]
     fn only_answers_a_retry_would_get_again_are_stored() {

@@ -31,6 +31,10 @@ where
     }
 }
 
+/// The most records handed over in one call, as the like counter's event source mapping's batch size
+/// (`cdk/lib/stage.ts`).
+const BATCH_SIZE: i32 = 1000;
+
 /// Where the poller starts reading a shard it has not read before.
 #[derive(Debug, Clone, Copy)]
 pub enum Start {
@@ -109,13 +113,14 @@ impl StreamPoller {
     async fn discover(&self, positions: &mut HashMap<String, Position>) -> Result<(), StreamPollError> {
         let description = self.client.describe_stream().stream_arn(&self.stream_arn).send().await?;
         let shards = description.stream_description.map(|d| d.shards.unwrap_or_default()).unwrap_or_default();
+        // Shards found after the first look are children of split or rotated ones: read them whole.
+        let first_look = positions.is_empty();
         for shard in shards {
             let Some(id) = shard.shard_id else { continue };
             if positions.contains_key(&id) {
                 continue;
             }
-            // Shards found after the first look are children of split or rotated ones: read them whole.
-            let kind = match (self.start, positions.is_empty()) {
+            let kind = match (self.start, first_look) {
                 (Start::Now, true) => ShardIteratorType::Latest,
                 _ => ShardIteratorType::TrimHorizon,
             };
@@ -134,7 +139,7 @@ impl StreamPoller {
         Ok(())
     }
 
-    /// Reads each shard's new changes and hands them to `handler` as one window per shard with changes, calling
+    /// Reads each shard's new changes (up to a batch) and hands them to `handler` as one window per shard, calling
     /// it again with the same changes while it fails (at most `attempts` times; after that the shard stays where
     /// it was and the next poll hands the same changes over again). Returns how many changes were handled.
     pub async fn poll_once<F, Fut, E>(&self, handler: &F, attempts: u32) -> Result<usize, StreamPollError>
@@ -148,17 +153,20 @@ impl StreamPoller {
         let mut handled = 0;
         for (shard_id, position) in positions.iter_mut() {
             let Position::At(start) = position else { continue };
-            // Everything available now: pages until one comes back empty, or the shard ends (it was split or
-            // rotated; its children were found by `discover`).
+            // What is available now, up to a batch: pages until one comes back empty or the batch is full (as
+            // Lambda's batch size; under constant writes no page is ever empty), or the shard ends (it was split
+            // or rotated; its children were found by `discover`).
             let (mut changes, mut current) = (Vec::new(), start.clone());
             let after = loop {
-                let page = self.client.get_records().shard_iterator(&current).limit(1000).send().await?;
+                let page = self.client.get_records().shard_iterator(&current).limit(BATCH_SIZE).send().await?;
                 let records = page.records.unwrap_or_default();
                 for record in &records {
                     changes.push(change(record)?);
                 }
                 match page.next_shard_iterator {
-                    Some(next) if records.is_empty() => break Position::At(next),
+                    Some(next) if records.is_empty() || changes.len() >= BATCH_SIZE as usize => {
+                        break Position::At(next);
+                    }
                     Some(next) => current = next,
                     None => break Position::Ended,
                 }

@@ -27,6 +27,8 @@ use crate::free_port;
 #[derive(Debug, Clone)]
 pub struct Behaviour {
     pub status: StatusCode,
+    /// The answer's content type (the API's errors are `application/problem+json`, a load balancer's `text/html`).
+    pub content_type: &'static str,
     pub delay: Duration,
     pub cache_control: String,
     pub version: u32,
@@ -36,6 +38,7 @@ impl Default for Behaviour {
     fn default() -> Self {
         Self {
             status: StatusCode::OK,
+            content_type: "application/json",
             delay: Duration::ZERO,
             cache_control: "public, max-age=0, s-maxage=60, stale-while-revalidate=60".into(),
             version: 1,
@@ -83,7 +86,7 @@ async fn answer(
     let body = serde_json::json!({"upstream": name, "path": uri.path(), "method": method.as_str(), "version": behaviour.version});
     let write = method == Method::PUT || method == Method::DELETE;
     let status = if write && behaviour.status == StatusCode::OK { StatusCode::NO_CONTENT } else { behaviour.status };
-    let mut response = (status, [("content-type", "application/json")], body.to_string()).into_response();
+    let mut response = (status, [("content-type", behaviour.content_type)], body.to_string()).into_response();
     if method == Method::GET || method == Method::HEAD {
         response.headers_mut().insert("cache-control", behaviour.cache_control.parse().unwrap());
     } else {

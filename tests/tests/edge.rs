@@ -370,9 +370,12 @@ async fn a_502_or_504_fails_over_and_enough_of_them_open_the_breaker() {
 }
 
 #[tokio::test]
-async fn a_503_is_backpressure_passed_on_with_retry_after_never_replayed_and_never_a_failure() {
+async fn the_apis_503_is_backpressure_passed_on_with_retry_after_never_replayed_and_never_a_failure() {
     let stack = Stack::start().await;
-    stack.origin.set(|b| b.status = StatusCode::SERVICE_UNAVAILABLE);
+    stack.origin.set(|b| {
+        b.status = StatusCode::SERVICE_UNAVAILABLE;
+        b.content_type = "application/problem+json";
+    });
     // More than the breaker's threshold (3): were a 503 a failure, the breaker would open.
     for n in 0..6 {
         let response = stack.get(&format!("/v1/posts/s{n}")).await;
@@ -383,6 +386,19 @@ async fn a_503_is_backpressure_passed_on_with_retry_after_never_replayed_and_nev
     }
     assert_eq!(stack.origin.hits("/v1/posts/s"), 6, "the breaker stayed closed");
     assert_eq!(stack.lambda.hits("/"), 0, "the same overloaded data is not asked again through Lambda");
+}
+
+#[tokio::test]
+async fn a_503_that_is_not_the_apis_is_a_failure() {
+    let stack = Stack::start().await;
+    // What an ALB answers when no task is healthy: not the API shedding load, the origin gone.
+    stack.origin.set(|b| {
+        b.status = StatusCode::SERVICE_UNAVAILABLE;
+        b.content_type = "text/html";
+    });
+    let response = stack.get("/v1/posts/alb").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(header_map(&response)["x-upstream"], "lambda");
 }
 
 #[tokio::test]

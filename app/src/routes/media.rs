@@ -18,9 +18,12 @@ use super::{
     error::{ApiError, Validator},
     extract::{ApiJson, ApiPath, NewId, PathId},
 };
+use kit::problem::{Problem, types};
+
 use crate::{
     models::{ImageType, Media, MediaId, MediaStatus, THUMBNAIL_SIZES, Timestamp},
     state::AppState,
+    store::StoreError,
 };
 
 const UPLOAD_EXPIRY: Duration = Duration::from_secs(15 * 60);
@@ -94,7 +97,14 @@ pub async fn create_upload(
     let Some(content_type) = validator.check("content_type", ImageType::parse(&input.content_type)) else {
         return Err(validator.into_error());
     };
-    let media = state.store.create_media(MediaId::from_ulid(id), owner, content_type).await?;
+    let media =
+        state.store.create_media(MediaId::from_ulid(id), owner, content_type).await.map_err(|err| match err {
+            StoreError::Conflict => ApiError::Rejected(Box::new(
+                Problem::new(types::CONFLICT)
+                    .detail("this request's upload was made and used already: ask again with a new Idempotency-Key"),
+            )),
+            other => other.into(),
+        })?;
     let presigned = state
         .s3
         .put_object()

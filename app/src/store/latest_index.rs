@@ -26,13 +26,15 @@ fn feed_position(id: PostId) -> String {
 /// The attribute of the post item that names its entry's partition.
 pub(super) const ENTRY_PARTITION: &str = "latest_pk";
 
-/// The key of the index entry of the stored post item `post`, wherever N was when the post was created.
-pub(super) fn stored_entry_key(post: &Item) -> Result<Item, StoreError> {
-    let missing = StoreError::Inconsistent("a post item without its id or its latest-index partition");
-    let partition = post.get(ENTRY_PARTITION).and_then(|v| v.as_s().ok()).ok_or(missing)?;
+/// The key of the index entry of the stored post item `post`, wherever N was when the post was created (a post
+/// stored before posts recorded it: where N puts it now).
+pub(super) fn stored_entry_key(post: &Item, shards: ShardCount) -> Result<Item, StoreError> {
     let id = post.get("id").and_then(|v| v.as_s().ok()).and_then(|id| PostId::parse(id).ok());
     let id = id.ok_or(StoreError::Inconsistent("a post item without a valid id"))?;
-    Ok(key(partition.as_str(), feed_position(id)))
+    match post.get(ENTRY_PARTITION).and_then(|v| v.as_s().ok()) {
+        Some(partition) => Ok(key(partition.as_str(), feed_position(id))),
+        None => Ok(entry_key(id, shards)),
+    }
 }
 
 /// The index entry of `post`: a full copy, so a page needs no further reads.

@@ -223,9 +223,10 @@ impl Store {
         Ok((count, version))
     }
 
-    /// Writes the exact like count onto the post and its latest-index copy, unless a rollup of a newer version
-    /// did already: two rollups of one post, in any order, leave the newer count. Each write bumps
-    /// `like_rollups` (how many rollups a post has had).
+    /// Writes the exact like count onto the post and its latest-index copy, each unless a rollup of a newer
+    /// version did already: two rollups of one post, in any order, leave the newer count. The copy is written
+    /// also when the post was not (a retry after the copy's write failed finds the post already written). Each
+    /// write of the post bumps `like_rollups` (how many rollups a post has had).
     pub async fn rollup_likes(&self, post: PostId) -> Result<Rollup, StoreError> {
         let (count, version) = self.count_likes(post).await?;
         let newer = "attribute_exists(pk) AND (attribute_not_exists(like_version) OR like_version < :version)";
@@ -243,14 +244,11 @@ impl Store {
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
             .send()
             .await;
-        let stored = match update {
-            Ok(output) => output.attributes.unwrap_or_default(),
+        let (stored, written) = match update {
+            Ok(output) => (output.attributes.unwrap_or_default(), true),
             Err(err) => match err.into_service_error() {
                 aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(e) => {
-                    return match e.item {
-                        Some(_) => Ok(Rollup { count, version, written: false }),
-                        None => Err(StoreError::PostNotFound),
-                    };
+                    (e.item.ok_or(StoreError::PostNotFound)?, false)
                 }
                 other => return Err(DynamoError::Sdk(Box::new(other.into())).into()),
             },
@@ -259,7 +257,7 @@ impl Store {
             .db
             .update_item()
             .table_name(self.table())
-            .set_key(Some(latest_index::stored_entry_key(&stored)?))
+            .set_key(Some(latest_index::stored_entry_key(&stored, self.latest_shards)?))
             .update_expression("SET like_count = :count, like_version = :version")
             .condition_expression(newer)
             .expression_attribute_values(":count", n(count))
@@ -270,7 +268,7 @@ impl Store {
             Err(err) if !err.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
                 Err(err.into())
             }
-            _ => Ok(Rollup { count, version, written: true }),
+            _ => Ok(Rollup { count, version, written }),
         }
     }
 }

@@ -16,7 +16,8 @@ pub enum MediaOutcome {
 
 impl Store {
     /// Creates the pending media item `id`. If `owner`'s media `id` exists already, an earlier attempt of the
-    /// same request made it: that item is returned.
+    /// same request made it: that item is returned while still pending (a `Conflict` once uploaded: a new upload
+    /// over it would replace an image in use).
     pub async fn create_media(&self, id: MediaId, owner: UserId, content_type: ImageType) -> Result<Media, StoreError> {
         let media = Media {
             id,
@@ -40,12 +41,14 @@ impl Store {
             .await;
         match put {
             Ok(_) => Ok(media),
-            Err(err) if err.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
-                match self.get::<Media>(keys::media(id), true).await? {
-                    Some(existing) if existing.owner_id == owner => Ok(existing),
-                    _ => Err(StoreError::Inconsistent("a new media id belongs to another user's media")),
-                }
-            }
+            Err(err) if err.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => match self
+                .get::<Media>(keys::media(id), true)
+                .await?
+            {
+                Some(existing) if existing.owner_id == owner && existing.status == MediaStatus::Pending => Ok(existing),
+                Some(existing) if existing.owner_id == owner => Err(StoreError::Conflict),
+                _ => Err(StoreError::Inconsistent("a new media id belongs to another user's media")),
+            },
             Err(err) => Err(err.into()),
         }
     }

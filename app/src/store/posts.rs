@@ -112,7 +112,12 @@ impl Store {
             .db
             .transact_write_items()
             .transact_items(tx_delete(self.table(), keys::post(id), Some("attribute_exists(pk)"), Expr::new()))
-            .transact_items(tx_delete(self.table(), latest_index::stored_entry_key(&stored)?, None, Expr::new()));
+            .transact_items(tx_delete(
+                self.table(),
+                latest_index::stored_entry_key(&stored, self.latest_shards)?,
+                None,
+                Expr::new(),
+            ));
         if let Some(media) = &post.media {
             request = request.transact_items(tx_update(
                 self.table(),

@@ -87,17 +87,17 @@ async fn every_create_honours_the_key_the_contract_names() {
     }
 }
 
-/// A create whose attempt timed out (its write landing after the answer) and whose retry came while it was still
-/// running: the retry is told to wait (409, not stored), and once the claim lapses it takes over, finds the post
-/// the first attempt made and answers with it. One post.
+/// A create whose write outlived its attempt: DynamoDB did not answer in time (a 503, the claim released with its
+/// seed) and the write landed later. A retry while the first attempt still runs is told to wait (409, never
+/// stored); the retry after it finds the post the first attempt made and answers with it. One post.
 #[tokio::test]
-async fn a_create_that_timed_out_after_writing_is_not_made_twice() {
+async fn a_create_whose_write_outlived_its_attempt_is_not_made_twice() {
     let shared = stampede_tests::emulator_config().await.table;
     let db = aws_sdk_dynamodb::Client::new(&kit::aws::sdk_config().await);
     let table = stampede_tests::copy_of_table(&db, &shared, "test-idem-timeout").await;
     let app = TestApp::with_config(|config| {
         config.table = table.clone();
-        config.request_timeout = std::time::Duration::from_millis(1_000);
+        config.request_timeout = std::time::Duration::from_millis(1_000); // DynamoDB calls give up at 500 ms
     })
     .await;
     let author = app.user().await;
@@ -105,16 +105,21 @@ async fn a_create_that_timed_out_after_writing_is_not_made_twice() {
     let headers = [author.auth(), ("idempotency-key", key.as_str())];
     let body = json!({"body": "slow but sure"});
 
-    // Transactions take 1.5 s: the request gives up at 1 s, the write lands at 1.5 s.
+    // Transactions take 1.5 s: the attempt gives up at 0.5 s, its write lands at 1.5 s.
     stampede_tests::pushback(json!({"table": table, "faults": {"TransactWriteItems": {"latency_ms": 1500}}})).await;
-    let first = app.call(Method::POST, "/v1/posts", &headers, Some(body.clone())).await;
-    first.assert_problem(504, "timeout");
-    let waiting = app.call(Method::POST, "/v1/posts", &headers, Some(body.clone())).await;
-    waiting.assert_problem(409, "request-in-progress");
-    assert_eq!(waiting.header("retry-after"), "1");
+    let first = app.call(Method::POST, "/v1/posts", &headers, Some(body.clone()));
+    let second = async {
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        app.call(Method::POST, "/v1/posts", &headers, Some(body.clone())).await
+    };
+    let (first, second) = tokio::join!(first, second);
+    first.assert_problem(503, "unavailable");
+    assert_eq!(first.header("retry-after"), "1");
+    second.assert_problem(409, "request-in-progress");
+    assert_eq!(second.header("retry-after"), "1");
     stampede_tests::pushback(json!({"table": table, "off": true})).await;
 
-    tokio::time::sleep(std::time::Duration::from_millis(2_100)).await; // the claim lapses (timeout + 1 s)
+    tokio::time::sleep(std::time::Duration::from_millis(1_500)).await; // the first attempt's write lands
     let retried = app.call(Method::POST, "/v1/posts", &headers, Some(body.clone())).await;
     assert_eq!(retried.status, StatusCode::CREATED, "{:?}", retried.body);
     assert!(retried.headers.get("idempotent-replayed").is_none(), "the retry ran, and found the post");

@@ -14,7 +14,7 @@ async fn post_item(app: &TestApp, post: &str) -> kit::dynamo::Item {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_thousand_likes_are_counted_exactly_and_rolled_up_in_one_write_per_stream_batch() {
+async fn a_thousand_likes_are_counted_exactly_and_rolled_up_in_at_most_one_write_per_stream_batch() {
     let app = TestApp::with_own_table("test-rollup").await;
     let author = app.user().await;
     let post = app.create_post(&author, "roll me up").await["id"].as_str().unwrap().to_owned();
@@ -32,10 +32,14 @@ async fn a_thousand_likes_are_counted_exactly_and_rolled_up_in_one_write_per_str
     assert_eq!(queue_depth(&app.state.sqs, &app.jobs_queue).await, 0, "a like sends nothing: the stream does");
 
     app.run_stream().await;
-    assert_eq!(queue_depth(&app.state.sqs, &app.jobs_queue).await, 1, "one rollup per post per stream batch");
-    assert_eq!(app.run_jobs().await, 1);
+    // One rollup message per post per stream batch (≤ 1 000 records): the likes and the fans' profiles before
+    // them fill a few batches.
+    let queued = queue_depth(&app.state.sqs, &app.jobs_queue).await;
+    assert!((1..=2).contains(&queued), "{queued} rollup messages for {LIKES} likes");
+    assert_eq!(app.run_jobs().await, queued);
     let item = post_item(&app, &post).await;
-    assert_eq!(item["like_rollups"], n(1));
+    let rollups: usize = item["like_rollups"].as_n().unwrap().parse().unwrap();
+    assert!((1..=queued).contains(&rollups), "{rollups} rollup writes for {queued} messages");
     assert_eq!(item["like_version"], n(LIKES));
     assert_eq!(app.get(&format!("/v1/posts/{post}")).await.json()["like_count"], LIKES);
     assert_eq!(queue_depth(&app.state.sqs, &app.jobs_dead_letters).await, 0);
@@ -44,7 +48,7 @@ async fn a_thousand_likes_are_counted_exactly_and_rolled_up_in_one_write_per_str
 
 #[tokio::test]
 async fn a_rollup_of_older_counters_never_overwrites_a_newer_count() {
-    let app = TestApp::new().await;
+    let app = TestApp::with_own_table("test-rollup").await;
     let author = app.user().await;
     let post = app.create_post(&author, "raced").await["id"].as_str().unwrap().to_owned();
     let post_id = app::models::PostId::parse(&post).unwrap();
@@ -67,11 +71,12 @@ async fn a_rollup_of_older_counters_never_overwrites_a_newer_count() {
     let rollup = app.state.store.rollup_likes(post_id).await.unwrap();
     assert_eq!((rollup.count, rollup.version, rollup.written), (2, 2, false));
     assert_eq!(app.get(&format!("/v1/posts/{post}")).await.json()["like_count"], 7, "the newer count stays");
+    app.drop_table().await;
 }
 
 #[tokio::test]
 async fn lists_show_the_rolled_up_count_too() {
-    let app = TestApp::new().await;
+    let app = TestApp::with_own_table("test-rollup").await;
     let author = app.user().await;
     let post = app.create_post(&author, "counted everywhere").await["id"].as_str().unwrap().to_owned();
     for fan in app.users(3).await {
@@ -89,15 +94,20 @@ async fn lists_show_the_rolled_up_count_too() {
         }
         cursor = format!("&cursor={}", page["next_cursor"].as_str().expect("the post is in the feed"));
     }
+    app.drop_table().await;
 }
 
 #[tokio::test]
 async fn the_latest_copy_is_found_after_latest_shards_changes() {
-    let app = TestApp::new().await;
+    let app = TestApp::with_own_table("test-rollup").await;
     let author = app.user().await;
     let post = app.create_post(&author, "made with 16 shards").await["id"].as_str().unwrap().to_owned();
     // The same table, served with more latest-index shards: the post's entry stays where it was written.
-    let wider = TestApp::with_config(|config| config.latest_shards = kit::shard::ShardCount::new(64).unwrap()).await;
+    let wider = TestApp::with_config(|config| {
+        config.table = app.state.store.table().to_owned();
+        config.latest_shards = kit::shard::ShardCount::new(64).unwrap();
+    })
+    .await;
     let fan = app.user().await;
     wider.call(Method::PUT, &format!("/v1/posts/{post}/like"), &[fan.auth()], None).await;
     wider.run_jobs().await;
@@ -112,6 +122,7 @@ async fn the_latest_copy_is_found_after_latest_shards_changes() {
     let deleted = wider.call(Method::DELETE, &format!("/v1/posts/{post}"), &[author.auth()], None).await;
     assert_eq!(deleted.status, StatusCode::NO_CONTENT);
     assert!(entry().await.is_none(), "the delete removed the entry the post was written to");
+    app.drop_table().await;
 }
 
 #[tokio::test]

@@ -9,7 +9,7 @@ async fn like_count(app: &TestApp, post: &str) -> i64 {
 
 #[tokio::test]
 async fn one_like_per_user_and_unlike_is_idempotent() {
-    let app = TestApp::new().await;
+    let app = TestApp::with_own_table("test-likes").await;
     let (author, fan) = (app.user().await, app.user().await);
     let post = app.create_post(&author, "like me").await["id"].as_str().unwrap().to_owned();
     let path = format!("/v1/posts/{post}/like");
@@ -29,11 +29,12 @@ async fn one_like_per_user_and_unlike_is_idempotent() {
         assert_eq!(response.status, StatusCode::NO_CONTENT);
     }
     assert_eq!(like_count(&app, &post).await, 1);
+    app.drop_table().await;
 }
 
 #[tokio::test]
 async fn liking_needs_a_post_a_token_and_a_profile() {
-    let app = TestApp::new().await;
+    let app = TestApp::with_own_table("test-likes").await;
     let fan = app.user().await;
     let missing = format!("/v1/posts/{}/like", ulid::Ulid::generate());
     app.call(Method::PUT, &missing, &[fan.auth()], None).await.assert_problem(404, "not-found");
@@ -49,4 +50,5 @@ async fn liking_needs_a_post_a_token_and_a_profile() {
         app.call(Method::PUT, &path, &[stranger.auth()], None).await.assert_problem(403, "profile-required");
     }
     assert_eq!(like_count(&app, &post).await, 0);
+    app.drop_table().await;
 }

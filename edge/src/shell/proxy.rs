@@ -1,6 +1,6 @@
 //! Sending a request upstream: the origin first unless its breaker is open; on a connection error, a timeout,
-//! 502 or 504, once to Lambda if the request is safe to repeat (`upstream`). A 503 is passed on with a
-//! Retry-After and counts as an answer, not a failure. One breaker per isolate.
+//! 502, 504 or a 503 that is not the API's, once to Lambda if the request is safe to repeat (`upstream`). The
+//! API's 503 is passed on with a Retry-After and counts as an answer, not a failure. One breaker per isolate.
 
 use std::{cell::RefCell, time::Duration};
 
@@ -33,7 +33,7 @@ pub async fn send(exchange: &Exchange, config: &Config) -> Fetched {
     let may_retry = upstream::may_retry(&exchange.method, exchange.url.path(), exchange.has_header("idempotency-key"));
     if with_breaker(config, |b| b.allow(now_ms())) {
         match attempt(Upstream::Origin, exchange, config).await {
-            Ok(fetched) if !upstream::is_upstream_failure(fetched.status) => {
+            Ok(fetched) if !upstream::is_upstream_failure(fetched.status, fetched.header("content-type")) => {
                 with_breaker(config, Breaker::record_success);
                 return with_retry_after(fetched);
             }

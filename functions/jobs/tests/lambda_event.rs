@@ -43,7 +43,7 @@ async fn a_stream_window_counts_its_likes_once_and_queues_a_rollup() {
 
 #[tokio::test]
 async fn a_batch_with_a_malformed_record_succeeds_and_dead_letters_it() {
-    let app = TestApp::new().await;
+    let app = TestApp::with_own_table("test-lambda").await;
     let post = liked_post(&app).await;
     let (queue, dead_letters) = queue_with_dead_letters(&app.state.sqs, "test-lambda", 5).await;
     let arn = queue_arn(&app.state.sqs, &queue).await;
@@ -53,11 +53,12 @@ async fn a_batch_with_a_malformed_record_succeeds_and_dead_letters_it() {
     assert_eq!(response, serde_json::json!({"batchItemFailures": []}));
     assert_eq!(app.get(&format!("/v1/posts/{post}")).await.json()["like_count"], 1, "the valid record was rolled up");
     assert_eq!(queue_depth(&app.state.sqs, &dead_letters).await, 1, "the malformed one is in the dead-letter queue");
+    app.drop_table().await;
 }
 
 #[tokio::test]
 async fn a_permanent_failure_that_cannot_be_dead_lettered_is_reported_not_lost() {
-    let app = TestApp::new().await;
+    let app = TestApp::with_own_table("test-lambda").await;
     let post = liked_post(&app).await;
     // A queue without a redrive policy: nowhere to put the malformed record, so Lambda must redeliver it.
     let lonely =
@@ -70,4 +71,5 @@ async fn a_permanent_failure_that_cannot_be_dead_lettered_is_reported_not_lost()
         response,
         serde_json::json!({"batchItemFailures": [{"itemIdentifier": "059f36b4-87a3-44ab-83d2-661975830a7d"}]})
     );
+    app.drop_table().await;
 }
