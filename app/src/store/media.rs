@@ -1,10 +1,11 @@
 //! Media items: created with the presigned upload, finished by the thumbnail job. Finishing is one transaction
-//! that also updates the snapshot on the post the media is attached to, conditional on the attachment seen, so
-//! a post created meanwhile is never left showing "pending".
+//! that also updates the snapshot on the post the media is attached to and on its latest-index copy, conditional
+//! on the attachment seen, so a post created meanwhile is never left showing "pending".
 
+use aws_sdk_dynamodb::types::AttributeValue;
 use kit::dynamo::{Expr, Item, Transaction, s, transact_write, tx_put, tx_update};
 
-use super::{Store, StoreError, keys};
+use super::{Store, StoreError, keys, latest_index};
 use crate::models::{ImageType, Media, MediaId, MediaStatus, UserId};
 
 /// How the thumbnail job ended for one upload.
@@ -91,13 +92,19 @@ impl Store {
             expr,
         ));
         if let Some(post) = media.post_id {
-            request = request.transact_items(tx_update(
-                self.table(),
-                keys::post(post),
-                "SET media = :media",
-                Some("attribute_exists(pk)"),
-                Expr::new().value(":media", serde_dynamo::to_attribute_value(media.snapshot())?),
-            ));
+            let snapshot: AttributeValue = serde_dynamo::to_attribute_value(media.snapshot())?;
+            let read =
+                self.db.get_item().table_name(self.table()).set_key(Some(keys::post(post))).consistent_read(true);
+            let stored = read.send().await?.item.ok_or(StoreError::Conflict)?;
+            for key in [keys::post(post), latest_index::stored_entry_key(&stored, self.latest_shards)?] {
+                request = request.transact_items(tx_update(
+                    self.table(),
+                    key,
+                    "SET media = :media",
+                    Some("attribute_exists(pk)"),
+                    Expr::new().value(":media", snapshot.clone()),
+                ));
+            }
         }
         match transact_write(request).await? {
             Transaction::Committed => Ok(media),

@@ -93,7 +93,14 @@ async fn a_post_made_before_processing_shows_its_image_once_ready() {
     let sdk = kit::aws::sdk_config().await;
     let (s3, sqs) = (app::state::s3_client(&sdk), aws_sdk_sqs::Client::new(&sdk));
     let (bucket, queue, _) = bucket_notifying_queue(&s3, &sqs).await;
-    let app = TestApp::with_config(|c| c.media_bucket = bucket).await;
+    // A table of its own: the latest feed's first page is this test's post.
+    let shared = stampede_tests::emulator_config().await.table;
+    let table = stampede_tests::copy_of_table(&aws_sdk_dynamodb::Client::new(&sdk), &shared, "test-media").await;
+    let app = TestApp::with_config(|c| {
+        c.media_bucket = bucket;
+        c.table = table;
+    })
+    .await;
     let owner = app.user().await;
     let media = upload(&app, &owner, "image/png", png(300, 600)).await;
     let id = media["id"].as_str().unwrap();
@@ -107,10 +114,12 @@ async fn a_post_made_before_processing_shows_its_image_once_ready() {
     let ready = processed(&app, &queue, id).await;
     assert_eq!(ready["status"], "ready");
     assert_eq!(ready["post_id"], created.json()["id"]);
-    assert_eq!(
-        app.get(&post_path).await.json()["media"],
-        json!({"id": id, "status": "ready", "thumbnails": [128, 512]})
-    );
+    let shown = json!({"id": id, "status": "ready", "thumbnails": [128, 512]});
+    assert_eq!(app.get(&post_path).await.json()["media"], shown);
+    let post_id = created.json()["id"].clone();
+    let latest = app.get("/v1/posts?limit=100").await.json();
+    let copy = latest["items"].as_array().unwrap().iter().find(|p| p["id"] == post_id).cloned();
+    assert_eq!(copy.expect("a new post is on the first page")["media"], shown, "the latest feed shows it too");
 
     // One post per image; and only its owner may attach it.
     let again =
@@ -124,6 +133,7 @@ async fn a_post_made_before_processing_shows_its_image_once_ready() {
     assert_eq!(app.get(&format!("/v1/users/{}/posts", other.id)).await.json()["items"], json!([]), "nothing written");
     let unattached = app.get(&format!("/v1/media/{}", mine["id"].as_str().unwrap())).await.json();
     assert!(unattached.get("post_id").is_none(), "{unattached}");
+    app.drop_table().await;
 }
 
 #[tokio::test]
