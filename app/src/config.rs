@@ -5,6 +5,7 @@ use std::time::Duration;
 use kit::{
     auth::AuthConfig,
     config::{ConfigError, Env, Secret},
+    read_cache::ReadCacheConfig,
     secrets::{RotatingSecret, SecretReader},
     shard::ShardCount,
     sqs_batch::RetryBackoff,
@@ -36,6 +37,9 @@ pub struct AppConfig {
     pub max_upload_bytes: u64,
     /// `JOB_RETRY_BASE_MS` (2000) and `JOB_RETRY_MAX_MS` (300000): backoff of retried jobs.
     pub job_retry: RetryBackoff,
+    /// `READ_CACHE_TTL_MS` (2000), `READ_CACHE_NEGATIVE_TTL_MS` (500), `READ_CACHE_MAX_MB` (64): the in-process
+    /// cache of hot reads (posts, profiles, first feed pages); a TTL of 0 turns it off.
+    pub read_cache: ReadCacheConfig,
 }
 
 impl AppConfig {
@@ -57,6 +61,7 @@ impl AppConfig {
                 base: env.millis_or("JOB_RETRY_BASE_MS", 2_000)?,
                 max: env.millis_or("JOB_RETRY_MAX_MS", 300_000)?,
             },
+            read_cache: ReadCacheConfig::from_env(env)?,
         })
     }
 }

@@ -29,7 +29,8 @@ pub struct AppState {
 impl AppState {
     pub fn new(config: AppConfig, sdk: &SdkConfig) -> Self {
         let db = dynamodb_client(sdk, config.request_timeout);
-        let store = Store::new(db.clone(), config.table.clone(), config.latest_shards);
+        let store =
+            Store::new(db.clone(), config.table.clone(), config.latest_shards).with_read_cache(config.read_cache);
         let mut idempotency = Idempotency::new(db, config.table.clone(), Arc::new(kit::auth::subject_scope));
         idempotency.max_body = config.max_body_bytes;
         // No attempt runs longer than the request timeout: after that, its claim has lapsed for a retry to take.

@@ -1,5 +1,5 @@
 //! kit: reusable, domain-free building blocks for HTTP APIs that scale out on managed parts.
-//! Owns identity, secrets, config, problem+json, cursors, shards, AWS clients, idempotency, SQS and stream batches.
+//! Owns identity, secrets, config, problem+json, cursors, shards, AWS clients, idempotency, read caches, batches.
 //! Must not know the sample domain (users, posts, likes) nor which host (Lambda, container) runs it.
 
 pub mod auth;
@@ -13,6 +13,7 @@ pub mod https;
 pub mod idempotency;
 pub mod metrics;
 pub mod problem;
+pub mod read_cache;
 pub mod secrets;
 pub mod shard;
 pub mod shutdown;

@@ -244,6 +244,37 @@ impl TestResponse {
     }
 }
 
+/// Counts the DynamoDB calls made through a client (one per operation, retries not counted separately).
+#[derive(Debug, Clone, Default)]
+pub struct DynamoCalls(Arc<std::sync::atomic::AtomicUsize>);
+
+impl DynamoCalls {
+    /// A client for the emulator that counts its calls here.
+    pub async fn client(&self) -> aws_sdk_dynamodb::Client {
+        let config = aws_sdk_dynamodb::config::Builder::from(&kit::aws::sdk_config().await).interceptor(self.clone());
+        aws_sdk_dynamodb::Client::from_conf(config.build())
+    }
+
+    pub fn count(&self) -> usize {
+        self.0.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+impl aws_sdk_dynamodb::config::Intercept for DynamoCalls {
+    fn name(&self) -> &'static str {
+        "DynamoCalls"
+    }
+
+    fn read_before_execution(
+        &self,
+        _: &aws_sdk_dynamodb::config::interceptors::BeforeSerializationInterceptorContextRef<'_>,
+        _: &mut aws_sdk_dynamodb::config::ConfigBag,
+    ) -> Result<(), aws_sdk_dynamodb::error::BoxError> {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Ok(())
+    }
+}
+
 /// The app's router driven in-process (`tower::ServiceExt::oneshot`), no server. Each app reads its table's
 /// stream from the moment it was made, and sends its events to a jobs queue of its own: [`TestApp::run_jobs`]
 /// runs both through the real pollers and handlers. Like counts are exact with one consumer per stream, as on
@@ -285,6 +316,13 @@ impl TestApp {
         let db = aws_sdk_dynamodb::Client::new(&kit::aws::sdk_config().await);
         let table = copy_of_table(&db, &shared, prefix).await;
         Self::with_config(|config| config.table = table).await
+    }
+
+    /// This app with its store replaced (e.g. one whose calls are counted: [`DynamoCalls`]).
+    pub fn with_store(mut self, store: app::store::Store) -> Self {
+        self.state.store = store;
+        self.router = app::router(self.state.clone());
+        self
     }
 
     pub async fn drop_table(&self) {

@@ -47,7 +47,7 @@ pub(super) fn entry(post: &Post, shards: ShardCount) -> Result<Item, StoreError>
 
 impl Store {
     /// The newest posts of everyone older than the feed position `after` (or the newest), at most `limit`.
-    pub async fn latest_posts(&self, after: Option<&str>, limit: PageLimit) -> Result<Page<Post>, StoreError> {
+    pub(super) async fn read_latest(&self, after: Option<&str>, limit: PageLimit) -> Result<Page<Post>, StoreError> {
         let shards = self.latest_shards.all().map(|shard| {
             let feed = FeedPartition { index: None, pk: "pk", sk: "sk", value: keys::latest_shard(shard) };
             self.read_feed(feed, after, limit)

@@ -112,13 +112,13 @@ impl Store {
     async fn post_exists(&self, post: PostId) -> Result<(), StoreError> {
         let lookup = async {
             let read = self.db.get_item().table_name(self.table()).set_key(Some(keys::post(post)));
-            let found = read.projection_expression("pk").send().await.map_err(DynamoError::from)?;
-            Ok::<_, DynamoError>(found.item.is_some())
+            let found = read.projection_expression("pk").send().await?;
+            Ok::<_, StoreError>(found.item.is_some())
         };
         match self.posts_seen.try_get_with(post, lookup).await {
             Ok(true) => Ok(()),
             Ok(false) => Err(StoreError::PostNotFound),
-            Err(err) => Err(StoreError::Lookup(err)),
+            Err(err) => Err(StoreError::Shared(err)),
         }
     }
 
@@ -253,6 +253,9 @@ impl Store {
                 other => return Err(DynamoError::Sdk(Box::new(other.into())).into()),
             },
         };
+        if let Some(author) = stored.get("author_id").and_then(|v| v.as_s().ok()).and_then(|a| UserId::parse(a).ok()) {
+            self.forget_post(post, author).await;
+        }
         let copy = self
             .db
             .update_item()

@@ -106,7 +106,11 @@ impl Store {
                 ));
             }
         }
-        match transact_write(request).await? {
+        let outcome = transact_write(request).await;
+        if let Some(post) = media.post_id {
+            self.forget_post(post, media.owner_id).await;
+        }
+        match outcome? {
             Transaction::Committed => Ok(media),
             // Attached to a post, or finished, since we read it: the caller retries with a fresh read.
             _ => Err(StoreError::Conflict),

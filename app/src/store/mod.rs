@@ -1,6 +1,7 @@
 //! The single DynamoDB table behind the sample app (layout in `docs/data-model.md`): one `Store` with a
 //! module per access pattern. Every method is one or a few DynamoDB calls; none scans.
 
+mod cached;
 pub(crate) mod keys;
 mod latest_index;
 mod likes;
@@ -12,7 +13,7 @@ mod users;
 use std::{sync::Arc, time::Duration};
 
 use aws_sdk_dynamodb::Client;
-use kit::{dynamo::DynamoError, shard::ShardCount};
+use kit::{dynamo::DynamoError, read_cache::ReadCacheConfig, shard::ShardCount};
 use moka::{Expiry, future::Cache};
 
 use crate::models::PostId;
@@ -42,7 +43,7 @@ pub enum StoreError {
     Dynamo(#[from] DynamoError),
     /// A failed read that other requests waiting for the same cached value share.
     #[error(transparent)]
-    Lookup(Arc<DynamoError>),
+    Shared(Arc<StoreError>),
     #[error("a stored item could not be read: {0}")]
     Corrupt(#[from] serde_dynamo::Error),
     #[error("the table is in an unexpected state: {0}")]
@@ -54,7 +55,7 @@ impl StoreError {
     pub fn is_overload(&self) -> bool {
         match self {
             Self::Dynamo(err) => err.is_overload(),
-            Self::Lookup(err) => err.is_overload(),
+            Self::Shared(err) => err.is_overload(),
             _ => false,
         }
     }
@@ -132,6 +133,8 @@ pub struct Store {
     latest_shards: ShardCount,
     /// Whether a post exists, as last read (see `likes`).
     posts_seen: Cache<PostId, bool>,
+    /// Hot reads (see `cached`); off unless [`Store::with_read_cache`] turns them on.
+    cached: cached::ReadCaches,
 }
 
 /// Existence is cached longer than absence.
@@ -146,7 +149,13 @@ impl Expiry<PostId, bool> for SeenFor {
 impl Store {
     pub fn new(db: Client, table: impl Into<Arc<str>>, latest_shards: ShardCount) -> Self {
         let posts_seen = Cache::builder().max_capacity(100_000).expire_after(SeenFor).build();
-        Self { db, table: table.into(), latest_shards, posts_seen }
+        let cached = cached::ReadCaches::new(ReadCacheConfig::OFF);
+        Self { db, table: table.into(), latest_shards, posts_seen, cached }
+    }
+
+    /// This store with its hot reads cached as `config` says.
+    pub fn with_read_cache(self, config: ReadCacheConfig) -> Self {
+        Self { cached: cached::ReadCaches::new(config), ..self }
     }
 
     pub fn client(&self) -> &Client {

@@ -20,10 +20,13 @@ impl Store {
         media: Option<MediaId>,
     ) -> Result<Post, StoreError> {
         // One retry: the thumbnail job may finish the media between our read and our write.
-        match self.try_create_post(id, author, body, media).await {
+        let created = match self.try_create_post(id, author, body, media).await {
             Err(StoreError::Conflict) => self.try_create_post(id, author, body, media).await,
             other => other,
-        }
+        };
+        // Also after a failure: a write whose answer was lost may have happened.
+        self.forget_post(id, author).await;
+        created
     }
 
     async fn try_create_post(
@@ -127,18 +130,15 @@ impl Store {
                 Expr::new().value(":post", s(id.to_string())),
             ));
         }
-        let outcome = transact_write(request).await?;
+        let outcome = transact_write(request).await;
         self.posts_seen.invalidate(&id).await;
+        self.forget_post(id, author).await;
+        let outcome = outcome?;
         match outcome {
             Transaction::Committed => Ok(post),
             // Deleted by a concurrent request, or the image was released meanwhile: nothing left to delete.
             outcome if outcome.failed_at(0) => Err(StoreError::PostNotFound),
             _ => Err(StoreError::Conflict),
         }
-    }
-
-    /// The post, with its rolled-up like count: one GetItem.
-    pub async fn get_post(&self, id: PostId) -> Result<Option<Post>, StoreError> {
-        self.get(keys::post(id), false).await
     }
 }

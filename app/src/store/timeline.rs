@@ -5,7 +5,7 @@ use crate::models::{PageLimit, Post, UserId};
 
 impl Store {
     /// Posts of `author` older than the feed position `after` (or the newest), at most `limit`.
-    pub async fn author_posts(
+    pub(super) async fn read_timeline(
         &self,
         author: UserId,
         after: Option<&str>,

@@ -40,7 +40,10 @@ impl Store {
             .transact_items(tx_put(self.table(), profile, not_exists, Expr::new()))
             .transact_items(tx_put(self.table(), claim, not_exists, Expr::new()))
             .transact_items(tx_put(self.table(), identity, not_exists, Expr::new()));
-        match transact_write(request).await? {
+        let outcome = transact_write(request).await;
+        // A profile looked up before it existed is "not found" no longer (also when the answer was lost).
+        self.cached.users.invalidate(&id).await;
+        match outcome? {
             Transaction::Committed => Ok(user),
             outcome if outcome.failed_at(2) => match self.user_of(subject).await? {
                 Some(existing) if existing == id => {
@@ -51,10 +54,6 @@ impl Store {
             outcome if outcome.failed_at(1) => Err(StoreError::HandleTaken),
             _ => Err(StoreError::Inconsistent("a new user id belongs to an existing profile")),
         }
-    }
-
-    pub async fn get_user(&self, id: UserId) -> Result<Option<User>, StoreError> {
-        self.get(keys::user(id), false).await
     }
 
     /// The user whose profile the identity `subject` created, if it did. Strongly consistent: a client that
@@ -88,6 +87,7 @@ impl Store {
             .return_values(aws_sdk_dynamodb::types::ReturnValue::AllNew)
             .send()
             .await;
+        self.cached.users.invalidate(&id).await;
         match output {
             Ok(output) => Ok(serde_dynamo::from_item(output.attributes.unwrap_or_default())?),
             Err(err) if err.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {

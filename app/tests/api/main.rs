@@ -10,4 +10,5 @@ mod likes;
 mod media;
 mod posts;
 mod pushback;
+mod reads;
 mod users;
