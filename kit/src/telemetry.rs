@@ -1,15 +1,18 @@
 //! Structured logs with `tracing`: JSON lines for machines (CloudWatch, container logs), pretty for terminals.
 //!
 //! `LOG_FORMAT=json|pretty` chooses explicitly (default: pretty on a terminal, JSON otherwise); `RUST_LOG` filters
-//! (default `info`).
+//! by level and target (`info`, `app=debug,aws_smithy_runtime=warn`; default `info`). Span and field directives
+//! are not supported: that would take `EnvFilter`'s regex engine into every Lambda zip.
 
 use std::io::IsTerminal;
 
-use tracing_subscriber::{EnvFilter, fmt, prelude::*};
+use tracing::Level;
+use tracing_subscriber::{filter::Targets, fmt, prelude::*};
 
 /// Installs the global subscriber. Call once, first thing in `main`.
 pub fn init() {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter = std::env::var("RUST_LOG").ok().and_then(|directives| directives.parse::<Targets>().ok());
+    let filter = filter.unwrap_or_else(|| Targets::new().with_default(Level::INFO));
     let json = match std::env::var("LOG_FORMAT").as_deref() {
         Ok("json") => true,
         Ok("pretty") => false,
