@@ -46,11 +46,14 @@ impl AppConfig {
     /// The configuration in `env`; secrets given by ARN are read with `secrets`.
     pub async fn from_env(env: &Env, secrets: &SecretReader) -> Result<Self, ConfigError> {
         let default_shards = ShardCount::new(16).expect("16 is a valid shard count");
+        // Both secrets at once: each may be a Secrets Manager call, and a Lambda function waits for them to init.
+        let (cursor_secret, edge_secret) =
+            tokio::try_join!(secrets.required(env, "CURSOR_SECRET"), secrets.rotating(env, "EDGE_SECRET"))?;
         Ok(Self {
             table: env.required("TABLE_NAME")?,
             latest_shards: env.or("LATEST_SHARDS", default_shards)?,
-            cursor_secret: secrets.required(env, "CURSOR_SECRET").await?,
-            edge_secret: secrets.rotating(env, "EDGE_SECRET").await?,
+            cursor_secret,
+            edge_secret,
             auth: AuthConfig::from_env(env)?,
             request_timeout: env.millis_or("REQUEST_TIMEOUT_MS", 10_000)?,
             max_body_bytes: env.or("MAX_BODY_BYTES", 64 * 1024)?,
