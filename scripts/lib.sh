@@ -45,6 +45,20 @@ ensure_venv() {
   cp "$requirements" "$stamp"
 }
 
+# zig in the venv: cargo-lambda's cross-linker for release builds (scripts/deploy, scripts/bench).
+ensure_zig() {
+  if ! "$VENV/bin/python" -m pip show -q ziglang 2>/dev/null; then
+    step "Installing zig into $VENV (cargo-lambda's cross-linker)"
+    "$VENV/bin/python" -m pip install -q --disable-pip-version-check ziglang==0.15.1
+  fi
+}
+
+# The current value of the Secrets Manager secret ARN, from the endpoint the environment names.
+secret_value() {
+  "$VENV/bin/python" -c 'import boto3, sys
+print(boto3.client("secretsmanager").get_secret_value(SecretId=sys.argv[1])["SecretString"])' "$1"
+}
+
 # Starts a command in the background in its own process group (so stop_pidfile also stops what it starts, like
 # wrangler's workerd) and writes its pid to FILE: start_group FILE LOG COMMAND...
 start_group() {

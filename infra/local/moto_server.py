@@ -7,6 +7,7 @@ emulator's time under load); errors still are. Each fix is its own module and sa
   moto_cloudformation  CloudFormation models for resource types the CDK template uses that moto lacks
   moto_sqs             SQS message counts without a clock read per message (sends were O(queue length))
   moto_dispatch        request dispatch without a directory listing per request (the server's global lock)
+  moto_calls           a count of the calls answered, per operation (GET /_stampede/calls), for benchmarks
 The patches are written against one moto version (infra/local/requirements.txt); any other refuses to start.
 """
 import logging
@@ -15,6 +16,7 @@ import sys
 import moto
 from moto import server
 
+import moto_calls
 import moto_cloudformation
 import moto_dispatch
 import moto_pushback
@@ -33,5 +35,6 @@ if __name__ == "__main__":
     moto_cloudformation.patch()
     moto_sqs.patch()
     moto_dispatch.patch()
+    moto_calls.patch()
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     server.main(sys.argv[1:])

@@ -188,6 +188,14 @@ pub async fn pushback_report(table: &str) -> serde_json::Map<String, Value> {
     report["partitions"].as_object().cloned().unwrap_or_default()
 }
 
+/// How many calls of `operation` (its X-Amz-Target, e.g. `DynamoDB_20120810.GetItem`) the emulator has answered
+/// since it started (infra/local/moto_calls.py); read it before and after what you count.
+pub async fn emulator_calls(operation: &str) -> u64 {
+    let endpoint = std::env::var("AWS_ENDPOINT_URL").expect("AWS_ENDPOINT_URL names the emulator");
+    let calls: Value = reqwest::get(format!("{endpoint}/_stampede/calls")).await.unwrap().json().await.unwrap();
+    calls[operation].as_u64().unwrap_or(0)
+}
+
 /// How many messages a queue holds (visible and in flight).
 pub async fn queue_depth(sqs: &aws_sdk_sqs::Client, queue: &str) -> usize {
     let attributes = sqs
