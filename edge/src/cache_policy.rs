@@ -1,7 +1,8 @@
 //! What the edge caches and for how long. Only GET/HEAD of requests without credentials are looked up; a
 //! response is stored when the upstream marks it shareable (`s-maxage`, or `max-age` of a `public` response,
-//! and neither `private`, `no-store`, `no-cache` nor a `Set-Cookie`). Stored entries carry when they were
-//! stored, their TTL and their stale-while-revalidate window, because the Cache API has no SWR of its own.
+//! and neither `private`, `no-store`, `no-cache` nor a `Set-Cookie`) and its status is an answer about the
+//! resource (200, a redirect, 404 or 410), never a failure. Stored entries carry when they were stored, their
+//! TTL and their stale-while-revalidate window, because the Cache API has no SWR of its own.
 
 /// Internal headers of a stored entry (removed before a response leaves the edge).
 pub const STORED_AT: &str = "x-edge-stored-at";
@@ -54,9 +55,12 @@ fn directives(cache_control: &str) -> impl Iterator<Item = (String, Option<&str>
     })
 }
 
+/// The statuses kept when the upstream allows: what the resource is, where it is, or that it is not there.
+const STORABLE_STATUSES: [u16; 8] = [200, 301, 302, 303, 307, 308, 404, 410];
+
 /// Whether and how long to store a response, from its status and headers.
 pub fn storable(status: u16, cache_control: Option<&str>, has_set_cookie: bool) -> Option<Freshness> {
-    if status != 200 || has_set_cookie {
+    if !STORABLE_STATUSES.contains(&status) || has_set_cookie {
         return None;
     }
     let (mut public, mut s_maxage, mut max_age, mut swr) = (false, None, None, 0);
@@ -141,8 +145,18 @@ mod tests {
         }
         assert_eq!(storable(200, None, false), None);
         assert_eq!(storable(200, Some("public, s-maxage=10"), true), None, "Set-Cookie is never shared");
-        assert_eq!(storable(404, Some("public, s-maxage=10"), false), None);
-        assert_eq!(storable(500, Some("public, s-maxage=10"), false), None);
+        for status in [201, 204, 206, 400, 403, 422, 429, 500, 502, 503] {
+            assert_eq!(storable(status, Some("public, s-maxage=10"), false), None, "{status}");
+        }
+    }
+
+    #[test]
+    fn redirects_and_absences_are_stored_as_the_upstream_says() {
+        let five = Some(Freshness { ttl_s: 5, swr_s: 0 });
+        for status in [302, 301, 307, 404, 410] {
+            assert_eq!(storable(status, Some("public, max-age=0, s-maxage=5"), false), five, "{status}");
+        }
+        assert_eq!(storable(404, Some("private, no-store"), false), None);
     }
 
     #[test]

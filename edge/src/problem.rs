@@ -62,6 +62,11 @@ pub fn unavailable(detail: impl Into<String>) -> Problem {
     Problem { kind: problems::UNAVAILABLE, detail: detail.into() }
 }
 
+/// A path that names nothing the API could have (a malformed id).
+pub fn not_found(detail: impl Into<String>) -> Problem {
+    Problem { kind: problems::NOT_FOUND, detail: detail.into() }
+}
+
 /// No upstream answered.
 pub fn bad_gateway(detail: impl Into<String>) -> Problem {
     Problem { kind: problems::BAD_GATEWAY, detail: detail.into() }
@@ -89,6 +94,7 @@ mod tests {
         assert_eq!(json["type"], "/problems/rate-limited");
         assert_eq!(json["status"], 429);
         assert_eq!(payload_too_large(10).status(), 413);
+        assert_eq!(not_found("x").status(), 404);
         assert_eq!(bad_gateway("x").status(), 502);
         assert_eq!(gateway_timeout("x").status(), 504);
         assert_eq!(unavailable("x").status(), 503);

@@ -90,7 +90,8 @@ impl Problem {
         self.extension("errors", errors)
     }
 
-    /// Adds a response header (e.g. `Retry-After`).
+    /// Adds a response header (e.g. `Retry-After`), or replaces one a problem has by default (its
+    /// `Cache-Control: private, no-store`).
     pub fn header(mut self, name: HeaderName, value: HeaderValue) -> Self {
         self.headers.push((name, value));
         self
@@ -127,7 +128,7 @@ impl IntoResponse for Problem {
         headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-store"));
         for (name, value) in self.headers {
-            headers.append(name, value);
+            headers.insert(name, value);
         }
         response
     }

@@ -7,7 +7,10 @@ use std::{
     os::unix::process::CommandExt,
     path::PathBuf,
     process::{Child, Command, Stdio},
-    sync::{Arc, Mutex},
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicUsize, Ordering},
+    },
     time::{Duration, Instant},
 };
 
@@ -32,6 +35,8 @@ pub struct Behaviour {
     pub delay: Duration,
     pub cache_control: String,
     pub version: u32,
+    /// The `Location` of the answer (with a 3xx status).
+    pub location: Option<String>,
 }
 
 impl Default for Behaviour {
@@ -42,6 +47,7 @@ impl Default for Behaviour {
             delay: Duration::ZERO,
             cache_control: "public, max-age=0, s-maxage=60, stale-while-revalidate=60".into(),
             version: 1,
+            location: None,
         }
     }
 }
@@ -59,6 +65,7 @@ pub struct Seen {
 struct UpstreamState {
     behaviour: Mutex<Behaviour>,
     seen: Mutex<Vec<Seen>>,
+    request_ids: AtomicUsize,
 }
 
 /// An HTTP server standing in for the origin or the api function, on its own port; stop it to make the edge
@@ -79,6 +86,11 @@ async fn answer(
 ) -> Response {
     let behaviour = state.behaviour.lock().unwrap().clone();
     let invalidates = headers.get("x-test-invalidates").cloned();
+    // As the API does: the request's own id, or a new one.
+    let request_id = headers.get("x-request-id").cloned().unwrap_or_else(|| {
+        let n = state.request_ids.fetch_add(1, Ordering::Relaxed);
+        format!("{name}-{n}").parse().unwrap()
+    });
     if uri.path() != "/__ready" {
         state.seen.lock().unwrap().push(Seen { method: method.clone(), path: uri.to_string(), headers, body });
     }
@@ -87,6 +99,10 @@ async fn answer(
     let write = method == Method::PUT || method == Method::DELETE;
     let status = if write && behaviour.status == StatusCode::OK { StatusCode::NO_CONTENT } else { behaviour.status };
     let mut response = (status, [("content-type", behaviour.content_type)], body.to_string()).into_response();
+    response.headers_mut().insert("x-request-id", request_id);
+    if let Some(location) = behaviour.location {
+        response.headers_mut().insert("location", location.parse().unwrap());
+    }
     if method == Method::GET || method == Method::HEAD {
         response.headers_mut().insert("cache-control", behaviour.cache_control.parse().unwrap());
     } else {

@@ -94,6 +94,31 @@ mod tests {
     }
 
     #[test]
+    fn the_edge_reads_ids_as_the_api_does() {
+        // The edge keys paths by `stampede_contract::routes::ulid` and answers 404 where it finds none: it must
+        // accept what `parse` accepts, and write the id as the API does.
+        let id = PostId::generate().to_string();
+        let mixed: String =
+            id.chars().enumerate().map(|(i, c)| if i % 2 == 0 { c.to_ascii_lowercase() } else { c }).collect();
+        let near_misses = [
+            "".to_owned(),
+            id[1..].to_owned(),
+            format!("{id}0"),
+            "8ZZZZZZZZZZZZZZZZZZZZZZZZZ".to_owned(),
+            "7ZZZZZZZZZZZZZZZZZZZZZZZZZ".to_owned(),
+            format!("{}I", &id[..25]),
+            format!("{}l", &id[..25]),
+            format!("{}O", &id[..25]),
+            format!("{}u", &id[..25]),
+            format!("{} ", &id[..25]),
+        ];
+        for raw in [id.clone(), id.to_lowercase(), mixed].iter().chain(&near_misses) {
+            let api = PostId::parse(raw).ok().map(|id| id.to_string());
+            assert_eq!(stampede_contract::routes::ulid(raw), api, "{raw:?}");
+        }
+    }
+
+    #[test]
     fn ids_sort_by_creation_time() {
         let first = PostId::generate();
         std::thread::sleep(std::time::Duration::from_millis(2));

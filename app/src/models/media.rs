@@ -6,8 +6,9 @@ use serde::{Deserialize, Serialize};
 
 use super::{MediaId, PostId, Timestamp, UserId};
 
-/// Edge lengths (px) of the thumbnails made of every upload: each fits in a square of that size.
-pub const THUMBNAIL_SIZES: [u32; 2] = [128, 512];
+/// Edge lengths (px) of the thumbnails made of every upload, stated in the contract: their paths are keys the edge
+/// makes.
+pub use stampede_contract::routes::THUMBNAIL_SIZES;
 
 /// The image formats an upload may have.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

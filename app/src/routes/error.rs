@@ -11,6 +11,7 @@ use kit::{
     problem::{FieldError, Problem, ProblemType, types},
 };
 
+use super::cache_control;
 use crate::store::StoreError;
 
 pub const HANDLE_TAKEN: ProblemType =
@@ -35,6 +36,9 @@ pub enum ApiError {
     Rejected(Box<Problem>),
     #[error("not found: {0}")]
     NotFound(String),
+    /// A public resource that does not exist (or a path that can name none): a 404 the edge keeps briefly.
+    #[error("absent: {0}")]
+    Absent(String),
     #[error("invalid cursor: {0}")]
     InvalidCursor(#[from] CursorError),
     #[error(transparent)]
@@ -61,6 +65,10 @@ impl ApiError {
             }
             Self::Rejected(problem) => *problem,
             Self::NotFound(detail) => Problem::new(types::NOT_FOUND).detail(detail),
+            Self::Absent(detail) => {
+                let [(name, value)] = cache_control::ABSENT;
+                Problem::new(types::NOT_FOUND).detail(detail).header(name, value)
+            }
             Self::InvalidCursor(err) => Problem::new(types::INVALID_CURSOR).detail(err.to_string()),
             Self::HandleTaken(handle) => Problem::new(HANDLE_TAKEN).detail(format!("@{handle} is taken")),
             Self::ProfileRequired => Problem::new(PROFILE_REQUIRED),

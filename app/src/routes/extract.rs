@@ -28,9 +28,9 @@ pub struct ApiPath<T>(pub T);
 pub struct PathId(pub String);
 
 impl PathId {
-    /// Parses the id; a malformed id names no resource, so it is a 404.
+    /// Parses the id; a malformed id names no resource, now or ever, so it is a 404 the edge may keep.
     pub fn parse<T>(&self, parse: fn(&str) -> Result<T, String>, what: &str) -> Result<T, ApiError> {
-        parse(&self.0).map_err(|_| ApiError::NotFound(format!("no {what} has the id {:?}", self.0)))
+        parse(&self.0).map_err(|_| ApiError::Absent(format!("no {what} has the id {:?}", self.0)))
     }
 }
 

@@ -17,11 +17,13 @@ use super::{
     caller::Member,
     error::{ApiError, Validator},
     extract::{ApiJson, ApiPath, NewId, PathId},
+    invalidates,
 };
 use kit::problem::{Problem, types};
+use stampede_contract::routes::thumbnail_size;
 
 use crate::{
-    models::{ImageType, Media, MediaId, MediaStatus, THUMBNAIL_SIZES, Timestamp},
+    models::{ImageType, Media, MediaId, MediaStatus, Timestamp},
     state::AppState,
     store::StoreError,
 };
@@ -128,13 +130,15 @@ pub async fn create_upload(
     };
     let location = format!("/v1/media/{}", media.id);
     let body = serde_json::json!({ "media": MediaView::from(media), "upload": upload });
-    Ok((StatusCode::CREATED, cache_control::PRIVATE, [(header::LOCATION, location)], Json(body)))
+    // A 404 for its id may have been cached before it existed (its id comes from the Idempotency-Key).
+    let changed = invalidates(std::slice::from_ref(&location));
+    Ok((StatusCode::CREATED, cache_control::PRIVATE, changed, [(header::LOCATION, location)], Json(body)))
 }
 
 pub async fn get(State(state): State<AppState>, id: PathId) -> Result<Response, ApiError> {
     let id = id.parse(MediaId::parse, "media")?;
     let media =
-        state.store.get_media(id).await?.ok_or_else(|| ApiError::NotFound(format!("no media has the id {id}")))?;
+        state.store.get_media(id).await?.ok_or_else(|| ApiError::Absent(format!("no media has the id {id}")))?;
     // Pending media changes soon; ready or failed media never changes again.
     let cache = if media.status == MediaStatus::Pending { cache_control::PRIVATE } else { cache_control::FINAL };
     Ok((cache, Json(MediaView::from(media))).into_response())
@@ -144,9 +148,9 @@ pub async fn thumbnail(
     State(state): State<AppState>,
     ApiPath((id, size)): ApiPath<(String, String)>,
 ) -> Result<Response, ApiError> {
-    let not_found = || ApiError::NotFound(format!("no thumbnail {size} of media {id}"));
+    let not_found = || ApiError::Absent(format!("no thumbnail {size} of media {id}"));
     let media_id = MediaId::parse(&id).map_err(|_| not_found())?;
-    let size: u32 = size.parse().ok().filter(|s| THUMBNAIL_SIZES.contains(s)).ok_or_else(not_found)?;
+    let size = thumbnail_size(&size).ok_or_else(not_found)?;
     let media = state.store.get_media(media_id).await?.ok_or_else(not_found)?;
     let key = media.thumbnails.get(&size).ok_or_else(not_found)?;
     let presigned = state

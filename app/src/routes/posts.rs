@@ -85,7 +85,9 @@ pub async fn create(
             other => other.into(),
         })?;
     let location = format!("/v1/posts/{}", post.id);
-    let changed = invalidates(&["/v1/posts".to_owned(), format!("/v1/users/{author}/posts")]);
+    // The post itself too: a 404 for its id may be cached (the id comes from an Idempotency-Key, so it can be asked
+    // for before it exists).
+    let changed = invalidates(&["/v1/posts".to_owned(), format!("/v1/users/{author}/posts"), location.clone()]);
     Ok((StatusCode::CREATED, cache_control::PRIVATE, changed, [(header::LOCATION, location)], Json(post)))
 }
 
@@ -107,7 +109,7 @@ pub async fn delete(
 
 pub async fn get(State(state): State<AppState>, id: PathId) -> Result<impl IntoResponse, ApiError> {
     let id = id.parse(PostId::parse, "post")?;
-    let post = state.store.get_post(id).await?.ok_or_else(|| ApiError::NotFound(format!("no post has the id {id}")))?;
+    let post = state.store.get_post(id).await?.ok_or_else(|| ApiError::Absent(format!("no post has the id {id}")))?;
     Ok((cache_control::POST, Json(post)))
 }
 
@@ -131,7 +133,7 @@ pub async fn by_author(
     let page = state.store.author_posts(author, after.as_deref(), limit).await?;
     // An empty first page may mean there is no such user: tell the client so instead of an empty list.
     if page.items.is_empty() && after.is_none() && state.store.get_user(author).await?.is_none() {
-        return Err(ApiError::NotFound(format!("no user has the id {author}")));
+        return Err(ApiError::Absent(format!("no user has the id {author}")));
     }
     Ok((cache_control::FEED, Json(state.page(&scope, page))))
 }

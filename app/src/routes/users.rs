@@ -57,12 +57,14 @@ pub async fn create(
             },
         )?;
     let location = format!("/v1/users/{}", user.id);
-    Ok((StatusCode::CREATED, cache_control::PRIVATE, [(header::LOCATION, location)], Json(user)))
+    // The profile and its timeline may have been asked for, and their 404s cached, before they existed.
+    let changed = invalidates(&[location.clone(), format!("{location}/posts")]);
+    Ok((StatusCode::CREATED, cache_control::PRIVATE, changed, [(header::LOCATION, location)], Json(user)))
 }
 
 pub async fn get(State(state): State<AppState>, id: PathId) -> Result<impl IntoResponse, ApiError> {
     let id = id.parse(UserId::parse, "user")?;
-    let user = state.store.get_user(id).await?.ok_or_else(|| ApiError::NotFound(format!("no user has the id {id}")))?;
+    let user = state.store.get_user(id).await?.ok_or_else(|| ApiError::Absent(format!("no user has the id {id}")))?;
     Ok((cache_control::PROFILE, Json(user)))
 }
 

@@ -2,6 +2,7 @@
 //! Every test creates its own users and posts, so tests run in parallel on one table.
 
 mod auth;
+mod edge_reads;
 mod feeds;
 mod http_errors;
 mod idempotency;

@@ -24,6 +24,7 @@ async fn upload(app: &TestApp, owner: &TestUser, content_type: &str, bytes: Vec<
     assert_eq!(response.status, StatusCode::CREATED, "{:?}", response.body);
     let created = response.json();
     assert_eq!(created["media"]["status"], "pending");
+    assert_eq!(response.header("x-invalidates"), response.header("location"), "a 404 the edge may keep");
     let target = &created["upload"];
     assert_eq!(target["method"], "PUT");
     let mut put = reqwest::Client::new().put(target["url"].as_str().unwrap()).body(bytes);

@@ -10,7 +10,8 @@ async fn create_then_get_a_post() {
         app.call(Method::POST, "/v1/posts", &[author.auth()], Some(json!({"body": "  hello\nworld  "}))).await;
     assert_eq!(created.status, StatusCode::CREATED);
     assert_eq!(created.header("cache-control"), "private, no-store");
-    assert_eq!(created.header("x-invalidates"), format!("/v1/posts, /v1/users/{}/posts", author.id));
+    let location = created.header("location");
+    assert_eq!(created.header("x-invalidates"), format!("/v1/posts, /v1/users/{}/posts, {location}", author.id));
     let post = created.json();
     assert_eq!(post["body"], "hello\nworld");
     assert_eq!(post["author_id"], author.id.as_str());

@@ -15,7 +15,9 @@ async fn the_caller_creates_their_own_profile_once() {
     let user = created.json();
     assert_eq!(user["handle"], handle.to_lowercase());
     assert_eq!(user["display_name"], "Ada L.");
-    assert_eq!(created.header("location"), format!("/v1/users/{}", user["id"].as_str().unwrap()));
+    let location = format!("/v1/users/{}", user["id"].as_str().unwrap());
+    assert_eq!(created.header("location"), location);
+    assert_eq!(created.header("x-invalidates"), format!("{location}, {location}/posts"), "404s the edge may keep");
 
     let fetched = app.get(created.header("location")).await;
     assert_eq!(fetched.status, StatusCode::OK);

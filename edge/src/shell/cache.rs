@@ -1,13 +1,15 @@
 //! The edge cache over the Cache API, with stale-while-revalidate emulated: entries carry when they were stored
-//! and their TTL and SWR window; a fresh entry is a HIT, a stale one is served (STALE) while one background
-//! refresh per isolate and key replaces it, an expired one is a MISS.
+//! and their TTL and SWR window; a fresh entry is a HIT, a stale one is served (STALE) while a background fetch
+//! replaces it, an expired one is a MISS. One upstream fetch per key at a time in an isolate: concurrent misses
+//! wait for it, and stale hits start at most one.
 
-use std::{cell::RefCell, collections::HashSet};
+use std::{cell::RefCell, collections::HashMap, rc::Rc, time::Duration};
 
-use worker::{Cache, Context, Headers, Response, Result, Url};
+use futures::future::{FutureExt, LocalBoxFuture, Shared};
+use worker::{Cache, Context, Delay, Headers, Response, Result, Url};
 
 use super::{
-    exchange::{Exchange, Fetched, ORIGINAL_CACHE_CONTROL, now_ms},
+    exchange::{Exchange, Fetched, ORIGINAL_CACHE_CONTROL, REQUEST_ID, now_ms},
     proxy,
 };
 use crate::{
@@ -16,26 +18,35 @@ use crate::{
     config::Config,
 };
 
+/// An upstream fetch under way: awaited by the request that started it (and its `wait_until`), read by the others
+/// of its key when it is done.
+type Filling = Shared<LocalBoxFuture<'static, Rc<Fetched>>>;
+
 thread_local! {
-    /// Keys being refreshed in this isolate, so a burst of stale hits starts one refresh, not one each.
-    static REFRESHING: RefCell<HashSet<String>> = RefCell::new(HashSet::new());
+    /// The fetches under way in this isolate, by key, until their answer is stored (or found not storable).
+    static FILLING: RefCell<HashMap<String, Filling>> = RefCell::new(HashMap::new());
 }
 
-/// The cached answer to a cacheable request, when there is a fresh one (HIT) or a stale one (STALE, refreshed in
-/// the background).
+/// How often a request waiting for another request's fetch looks whether it is done. It cannot await that fetch:
+/// the runtime binds a promise to the request that made it, and cancels a request that waits on nothing of its own
+/// as hung. So it waits on its own timer and reads the answer once it is there.
+const WAIT_STEP: Duration = Duration::from_millis(10);
+
+/// The cached answer to a read (`exchange` holds its canonical URL, the key), when there is a fresh one (HIT) or
+/// a stale one (STALE, fetched again in the background).
 pub async fn lookup(exchange: &Exchange, config: &Config, ctx: &Context) -> Result<Option<Response>> {
     let head = exchange.method == "HEAD";
-    let key = cache_key::normalize(&exchange.url);
-    let Some(stored) = Cache::default().get(key.as_str(), true).await? else { return Ok(None) };
-    let stored = Fetched::read(stored, None).await?;
+    let Some(stored) = Cache::default().get(exchange.url.as_str(), true).await? else { return Ok(None) };
+    let stored = Fetched::read(stored, None).await?.for_client(exchange);
     let Some((stored_at, freshness)) = metadata(&stored) else { return Ok(None) };
     let now = now_ms();
     let age = Some(cache_policy::age_s(stored_at, now));
     match cache_policy::state(stored_at, now, freshness) {
         State::Fresh => stored.into_response("HIT", age, head).map(Some),
         State::Stale => {
-            if REFRESHING.with(|r| r.borrow_mut().insert(key.clone())) {
-                ctx.wait_until(refresh(key, exchange.clone(), config.clone()));
+            if under_way(exchange).is_none() {
+                // The refresh runs in `ctx.wait_until`; this answer does not wait for it.
+                let _refresh = start(exchange, config, ctx);
             }
             stored.into_response("STALE", age, head).map(Some)
         }
@@ -43,37 +54,60 @@ pub async fn lookup(exchange: &Exchange, config: &Config, ctx: &Context) -> Resu
     }
 }
 
-/// Answers a cacheable request the cache could not: from upstream, storing the answer when it may be stored.
+/// Answers a read the cache could not: with the answer of the fetch under way for its key, or of a new one, which
+/// is stored when it may be.
 pub async fn fill(exchange: Exchange, config: &Config, ctx: &Context) -> Result<Response> {
-    let head = exchange.method == "HEAD";
-    let key = cache_key::normalize(&exchange.url);
-    let fetched = proxy::send(&exchange, config).await;
-    if let Some(entry) = entry(&fetched)? {
-        ctx.wait_until(async move {
-            if let Err(err) = Cache::default().put(key.as_str(), entry).await {
-                worker::console_warn!("cache put failed: {err}");
-            }
-        });
-    }
-    fetched.into_response("MISS", None, head)
+    let fetched = match under_way(&exchange) {
+        Some(fetch) => wait_for(fetch, &exchange, config).await,
+        None => start(&exchange, config, ctx).await,
+    };
+    Fetched::clone(&fetched).for_client(&exchange).into_response("MISS", None, exchange.method == "HEAD")
 }
 
-/// Fetches `exchange` again and stores the answer under `key`.
-async fn refresh(key: String, exchange: Exchange, config: Config) {
-    let fetched = proxy::send(&exchange, &config).await;
-    match entry(&fetched) {
-        Ok(Some(entry)) => {
-            if let Err(err) = Cache::default().put(key.as_str(), entry).await {
-                worker::console_warn!("cache refresh failed: {err}");
-            }
+fn under_way(exchange: &Exchange) -> Option<Filling> {
+    FILLING.with(|f| f.borrow().get(exchange.url.as_str()).cloned())
+}
+
+/// A new fetch of `exchange`, there for other requests of its key until its answer is stored; it is driven to the
+/// end in `ctx.wait_until`, whether or not the request that started it is still there.
+fn start(exchange: &Exchange, config: &Config, ctx: &Context) -> Filling {
+    let (sent, config) = (exchange.clone(), config.clone());
+    let fetch = async move { Rc::new(proxy::send(&sent, &config).await) }.boxed_local().shared();
+    let key = exchange.url.to_string();
+    FILLING.with(|f| f.borrow_mut().insert(key.clone(), fetch.clone()));
+    ctx.wait_until(store(key, fetch.clone()));
+    fetch
+}
+
+/// The answer of another request's `fetch`, once it is there; if it never comes (that request was cancelled),
+/// this request's own after as long as a fetch may take.
+async fn wait_for(fetch: Filling, exchange: &Exchange, config: &Config) -> Rc<Fetched> {
+    let deadline = now_ms() + config.origin_timeout_ms + config.lambda_timeout_ms;
+    while now_ms() < deadline {
+        if let Some(fetched) = fetch.peek() {
+            return fetched.clone();
         }
-        Ok(None) => {}
-        Err(err) => worker::console_warn!("cache refresh failed: {err}"),
+        Delay::from(WAIT_STEP).await;
     }
-    REFRESHING.with(|r| r.borrow_mut().remove(&key));
+    Rc::new(proxy::send(exchange, config).await)
 }
 
-/// The entry to store for an upstream answer, if it may be stored: the Cache API keeps it for TTL + SWR.
+/// Stores the answer of `fetch` under `key` if it may be stored, then lets the next miss of `key` fetch again.
+async fn store(key: String, fetch: Filling) {
+    let fetched = fetch.await;
+    let stored = match entry(&fetched) {
+        Ok(Some(entry)) => Cache::default().put(key.as_str(), entry).await,
+        Ok(None) => Ok(()),
+        Err(err) => Err(err),
+    };
+    if let Err(err) = stored {
+        worker::console_warn!("cache put failed: {err}");
+    }
+    FILLING.with(|f| f.borrow_mut().remove(&key));
+}
+
+/// The entry to store for an upstream answer, if it may be stored: the Cache API keeps it for TTL + SWR. It keeps
+/// no request id: that belonged to the request that fetched it.
 fn entry(fetched: &Fetched) -> Result<Option<Response>> {
     let Some(freshness) =
         cache_policy::storable(fetched.status, fetched.header("cache-control"), fetched.header("set-cookie").is_some())
@@ -82,7 +116,7 @@ fn entry(fetched: &Fetched) -> Result<Option<Response>> {
     };
     let headers = Headers::new();
     for (name, value) in &fetched.headers {
-        if name != "cache-control" {
+        if name != "cache-control" && name != REQUEST_ID {
             headers.append(name, value)?;
         }
     }
@@ -107,9 +141,10 @@ fn metadata(stored: &Fetched) -> Option<(u64, Freshness)> {
     ))
 }
 
-/// Deletes the cached GET of `path` on this edge location.
+/// Deletes the cached GET of `path` on this edge location, if that GET is cached.
 pub async fn invalidate(url: &Url, path: &str) {
-    if let Err(err) = Cache::default().delete(cache_key::for_path(url, path).as_str(), true).await {
+    let Some(key) = cache_key::for_path(url, path) else { return };
+    if let Err(err) = Cache::default().delete(key.as_str(), true).await {
         worker::console_warn!("cache delete failed: {err}");
     }
 }

@@ -1,6 +1,6 @@
 //! Owned values for one exchange: the request as the edge forwards it (`Exchange`, cloneable, so a background
 //! refresh can resend it) and an upstream response read into memory (`Fetched`, so it can be served, stored
-//! and served again).
+//! and served again, to other clients than the one it was fetched for).
 
 use worker::{Date, Headers, Request, Response, Result, Url};
 
@@ -15,6 +15,8 @@ const DROPPED_REQUEST_HEADERS: [&str; 5] =
     ["host", "content-length", "connection", "cf-connecting-ip", upstream::SECRET_HEADER];
 /// Response headers not copied from an upstream: the body is re-sent decoded, with a fresh length.
 const DROPPED_RESPONSE_HEADERS: [&str; 4] = ["content-length", "content-encoding", "transfer-encoding", "connection"];
+/// The id a client may give its request; the API answers with it (or one of its own) and logs it.
+pub const REQUEST_ID: &str = "x-request-id";
 
 pub fn now_ms() -> u64 {
     Date::now().as_millis()
@@ -30,6 +32,7 @@ pub struct Exchange {
 }
 
 impl Exchange {
+    /// The request as the client sent it, less the headers that stay at the edge.
     pub fn new(request: &Request, method: String, body: Option<Vec<u8>>, client_ip: String) -> Result<Self> {
         let headers = request
             .headers()
@@ -39,6 +42,13 @@ impl Exchange {
         Ok(Self { method, url: request.url()?, headers, body, client_ip })
     }
 
+    /// A cached read: its canonical `url` and, of the client's headers, only its request id (for the upstream's
+    /// logs), so the answer is the same whoever asked and may be stored and shared.
+    pub fn read(request: &Request, method: String, url: Url, client_ip: String) -> Result<Self> {
+        let headers = request.headers().get(REQUEST_ID)?.map(|id| (REQUEST_ID.to_owned(), id)).into_iter().collect();
+        Ok(Self { method, url, headers, body: None, client_ip })
+    }
+
     pub fn path_and_query(&self) -> String {
         match self.url.query() {
             Some(query) => format!("{}?{query}", self.url.path()),
@@ -46,8 +56,8 @@ impl Exchange {
         }
     }
 
-    pub fn has_header(&self, name: &str) -> bool {
-        self.headers.iter().any(|(n, _)| n == name)
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str())
     }
 }
 
@@ -122,6 +132,16 @@ impl Fetched {
     pub fn take_header(&mut self, name: &str) -> Option<String> {
         let index = self.headers.iter().position(|(n, _)| n == name)?;
         Some(self.headers.remove(index).1)
+    }
+
+    /// This answer for the client of `exchange` when it was not fetched for that request alone (it was stored,
+    /// or shared by concurrent requests): with that client's own `x-request-id`, if it sent one, never another's.
+    pub fn for_client(mut self, exchange: &Exchange) -> Self {
+        self.take_header(REQUEST_ID);
+        if let Some(id) = exchange.header(REQUEST_ID) {
+            self.headers.push((REQUEST_ID.to_owned(), id.to_owned()));
+        }
+        self
     }
 
     /// The response to send: `x-cache`, `x-upstream`, `Age` (for cached entries); no body for HEAD; none of

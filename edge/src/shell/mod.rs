@@ -1,7 +1,8 @@
 //! The Workers runtime binding: one `fetch` handler that applies the policy modules. Order: public reads are
-//! answered from the cache when it can (no limit spent); everything else spends the per-IP budgets, a write's
-//! bearer token is verified and spends its user's budget, the body limit applies, then the upstream answers
-//! and the cached reads a successful write changed (the API's `x-invalidates`) are deleted.
+//! answered from the cache when it can (no limit spent), a read of a malformed id with 404; everything else, and
+//! a cache miss, spends the per-IP budgets; a write's bearer token is verified and spends its user's budget, the
+//! body limit applies, then the upstream answers and the cached reads a successful write changed (the API's
+//! `x-invalidates`) are deleted.
 
 mod cache;
 mod exchange;
@@ -12,7 +13,12 @@ mod proxy;
 use stampede_contract::headers;
 use worker::{Context, Env, Request, Response, Result, event};
 
-use crate::{cache_policy, client, config::Config, problem, security_headers};
+use crate::{
+    cache_key::{self, Lookup},
+    cache_policy, client,
+    config::Config,
+    problem, security_headers,
+};
 use exchange::Exchange;
 use identity::Caller;
 
@@ -40,14 +46,23 @@ async fn handle(mut request: Request, env: &Env, ctx: &Context, config: Config) 
     let has_cookie = headers.has("cookie")?;
 
     if cache_policy::lookup(&method, authorization.is_some(), has_cookie).is_ok() {
-        let exchange = Exchange::new(&request, method, None, ip)?;
-        if let Some(cached) = cache::lookup(&exchange, &config, ctx).await? {
-            return Ok(cached);
+        match cache_key::lookup(&request.url()?) {
+            Lookup::Cached(url) => {
+                let exchange = Exchange::read(&request, method, url, ip)?;
+                if let Some(cached) = cache::lookup(&exchange, &config, ctx).await? {
+                    return Ok(cached);
+                }
+                if let Some(refused) = limits::per_ip(env, &config, &exchange.method, &exchange.client_ip).await? {
+                    return Ok(refused);
+                }
+                return cache::fill(exchange, &config, ctx).await;
+            }
+            Lookup::NotFound => {
+                let detail = format!("nothing has the path {}", request.path());
+                return exchange::problem(&problem::not_found(detail), &[]);
+            }
+            Lookup::Uncached => {}
         }
-        if let Some(refused) = limits::per_ip(env, &config, &exchange.method, &exchange.client_ip).await? {
-            return Ok(refused);
-        }
-        return cache::fill(exchange, &config, ctx).await;
     }
 
     if let Some(refused) = limits::per_ip(env, &config, &method, &ip).await? {

@@ -1,11 +1,12 @@
 //! Sending a request upstream: the origin first unless its breaker is open; on a connection error, a timeout,
 //! 502, 504 or a 503 that is not the API's, once to Lambda if the request is safe to repeat (`upstream`). The
-//! API's 503 is passed on with a Retry-After and counts as an answer, not a failure. One breaker per isolate.
+//! API's 503 is passed on with a Retry-After and counts as an answer, not a failure; redirects are answers too,
+//! never followed. One breaker per isolate.
 
 use std::{cell::RefCell, time::Duration};
 
 use futures::future::{Either, select};
-use worker::{AbortController, Delay, Fetch, Headers, Method, Request, RequestInit};
+use worker::{AbortController, Delay, Fetch, Headers, Method, Request, RequestInit, RequestRedirect};
 
 use super::exchange::{Exchange, Fetched, now_ms};
 use crate::{
@@ -30,7 +31,8 @@ fn with_breaker<T>(config: &Config, f: impl FnOnce(&mut Breaker) -> T) -> T {
 
 /// The upstream's answer, or the edge's 502 (or 504) problem when none answered (in time).
 pub async fn send(exchange: &Exchange, config: &Config) -> Fetched {
-    let may_retry = upstream::may_retry(&exchange.method, exchange.url.path(), exchange.has_header("idempotency-key"));
+    let may_retry =
+        upstream::may_retry(&exchange.method, exchange.url.path(), exchange.header("idempotency-key").is_some());
     if with_breaker(config, |b| b.allow(now_ms())) {
         match attempt(Upstream::Origin, exchange, config).await {
             Ok(fetched) if !upstream::is_upstream_failure(fetched.status, fetched.header("content-type")) => {
@@ -99,7 +101,8 @@ async fn attempt(to: Upstream, exchange: &Exchange, config: &Config) -> std::res
     // A HEAD is fetched as GET: the edge stores and answers it like the GET it stands for.
     let method = if exchange.method == "HEAD" { Method::Get } else { Method::from(exchange.method.clone()) };
     let mut init = RequestInit::new();
-    init.with_method(method).with_headers(headers);
+    // A redirect is the API's answer (a thumbnail's short-lived signed link): passed on, never followed here.
+    init.with_method(method).with_headers(headers).with_redirect(RequestRedirect::Manual);
     if let Some(body) = &exchange.body {
         init.with_body(Some(worker::js_sys::Uint8Array::from(body.as_slice()).into()));
     }
