@@ -1,7 +1,7 @@
 //! What every request handler shares: the store, the cursor codec, the idempotency records, the token verifier
-//! and the config.
+//! and the config, behind one reference count.
 
-use std::sync::Arc;
+use std::{ops::Deref, sync::Arc};
 
 use aws_config::SdkConfig;
 use kit::{
@@ -14,8 +14,27 @@ use kit::{
 
 use crate::{config::AppConfig, events::EventPublisher, store::Store};
 
+/// The shared state, cloned for every request that extracts it: one reference count to bump (a profile of the
+/// cached read found cloning the parts, each with its own reference counts, at ~10 % of the origin's CPU).
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<AppParts>);
+
+impl Deref for AppState {
+    type Target = AppParts;
+
+    fn deref(&self) -> &AppParts {
+        &self.0
+    }
+}
+
+impl From<AppParts> for AppState {
+    fn from(parts: AppParts) -> Self {
+        Self(Arc::new(parts))
+    }
+}
+
+#[derive(Clone)]
+pub struct AppParts {
     pub store: Store,
     pub cursors: CursorCodec,
     pub idempotency: Idempotency,
@@ -36,7 +55,7 @@ impl AppState {
         // No attempt runs longer than the request timeout: after that, its claim has lapsed for a retry to take.
         idempotency.lock = config.request_timeout + std::time::Duration::from_secs(1);
         let sqs = aws_sdk_sqs::Client::new(sdk);
-        Self {
+        Self::from(AppParts {
             store,
             cursors: CursorCodec::new(config.cursor_secret.expose()),
             idempotency,
@@ -45,7 +64,7 @@ impl AppState {
             s3: s3_client(sdk),
             sqs,
             config: Arc::new(config),
-        }
+        })
     }
 
     /// Configuration from the process environment (secrets by ARN from Secrets Manager) and AWS settings from

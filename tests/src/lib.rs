@@ -328,7 +328,9 @@ impl TestApp {
 
     /// This app with its store replaced (e.g. one whose calls are counted: [`DynamoCalls`]).
     pub fn with_store(mut self, store: app::store::Store) -> Self {
-        self.state.store = store;
+        let mut parts = app::state::AppParts::clone(&self.state);
+        parts.store = store;
+        self.state = parts.into();
         self.router = app::router(self.state.clone());
         self
     }
