@@ -293,16 +293,26 @@ def _hold(item_ids, seconds):
 
 # --- the wrapped operations ---------------------------------------------------------------------------------------
 
+def _pushed_back(handler, operation):
+    """(settings, backend, table) for a single-table request under pushback, its injected fault raised first; None
+    when pushback is off for its table or the table does not exist (moto answers as it would)."""
+    settings = settings_for(handler.body.get("TableName"))
+    if settings is None:
+        return None
+    backend, table = _table(handler, handler.body["TableName"])
+    if table is None:
+        return None
+    _fault(operation, settings)
+    return settings, backend, table
+
+
 def _plain_write(operation, op):
     def wrap(original):
         def handler(self):
-            settings = settings_for(self.body.get("TableName"))
-            if settings is None:
+            pushed = _pushed_back(self, operation)
+            if pushed is None:
                 return original(self)
-            backend, table = _table(self, self.body["TableName"])
-            if table is None:
-                return original(self)
-            _fault(operation, settings)
+            settings, backend, table = pushed
             key, units, indexes = _write_cost(backend, table, op, self.body)
             if _held(_item_id(table, key)):
                 raise TransactionConflict()
@@ -355,13 +365,10 @@ def _transact_write(original):
 def _read(operation):
     def wrap(original):
         def handler(self):
-            settings = settings_for(self.body.get("TableName"))
-            if settings is None:
+            pushed = _pushed_back(self, operation)
+            if pushed is None:
                 return original(self)
-            backend, table = _table(self, self.body["TableName"])
-            if table is None:
-                return original(self)
-            _fault(operation, settings)
+            settings, backend, table = pushed
             consistent = bool(self.body.get("ConsistentRead"))
             partition = _query_partition(table, self.body) if operation == "Query" else _partition(table, self.body["Key"])
             index = self.body.get("IndexName")

@@ -64,6 +64,20 @@ fn is_condition_failure<E: aws_sdk_dynamodb::error::ProvideErrorMetadata>(err: &
     err.code() == Some("ConditionalCheckFailedException")
 }
 
+/// A conditional like or unlike: its condition failing means it was already so (nothing changed).
+fn like_change<T, E, R>(written: Result<T, aws_sdk_dynamodb::error::SdkError<E, R>>) -> Result<LikeChange, StoreError>
+where
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + 'static,
+    R: std::fmt::Debug,
+    aws_sdk_dynamodb::Error: From<aws_sdk_dynamodb::error::SdkError<E, R>>,
+{
+    match written {
+        Ok(_) => Ok(LikeChange::Changed),
+        Err(err) if err.as_service_error().is_some_and(is_condition_failure) => Ok(LikeChange::Unchanged),
+        Err(err) => Err(err.into()),
+    }
+}
+
 impl Store {
     pub async fn like(&self, post: PostId, user: UserId) -> Result<LikeChange, StoreError> {
         self.post_exists(post).await?;
@@ -79,13 +93,7 @@ impl Store {
             .condition_expression("attribute_not_exists(pk)")
             .send()
             .await;
-        match put {
-            Ok(_) => Ok(LikeChange::Changed),
-            Err(err) if err.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
-                Ok(LikeChange::Unchanged)
-            }
-            Err(err) => Err(err.into()),
-        }
+        like_change(put)
     }
 
     pub async fn unlike(&self, post: PostId, user: UserId) -> Result<LikeChange, StoreError> {
@@ -98,13 +106,7 @@ impl Store {
             .condition_expression("attribute_exists(pk)")
             .send()
             .await;
-        match delete {
-            Ok(_) => Ok(LikeChange::Changed),
-            Err(err) if err.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => {
-                Ok(LikeChange::Unchanged)
-            }
-            Err(err) => Err(err.into()),
-        }
+        like_change(delete)
     }
 
     /// `PostNotFound` unless the post exists, from this host's cache when it can: one eventually consistent
