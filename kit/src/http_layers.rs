@@ -6,16 +6,16 @@
 use std::time::Duration;
 
 use axum::{
-    Router,
+    BoxError, Router,
+    error_handling::HandleErrorLayer,
     http::{HeaderValue, Request, Response, StatusCode},
     middleware,
     response::IntoResponse,
 };
-use tower::ServiceBuilder;
+use tower::{ServiceBuilder, timeout::TimeoutLayer};
 use tower_http::{
     catch_panic::CatchPanicLayer,
     request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer},
-    timeout::TimeoutLayer,
     trace::TraceLayer,
 };
 
@@ -66,6 +66,40 @@ pub fn with_standard_layers(router: Router, timeout: Duration) -> Router {
                 Problem::new(types::INTERNAL).into_response()
             }))
             .layer(middleware::from_fn(crate::metrics::track_http))
-            .layer(TimeoutLayer::with_status_code(StatusCode::GATEWAY_TIMEOUT, timeout)),
+            // tower's timeout, not tower-http's: tower-http's polls its timer before the request, so every
+            // request armed a timer, and arming one woke tokio's timer driver with a system call and a thread
+            // wake-up (perf and strace: about 10 µs of CPU on a cached read, as much as the read itself).
+            // tower's polls the request first: one answered at once never touches the timer.
+            .layer(HandleErrorLayer::new(|_: BoxError| async { StatusCode::GATEWAY_TIMEOUT }))
+            .layer(TimeoutLayer::new(timeout)),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use axum::{body::Body, http::header, routing::get};
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+
+    use super::*;
+
+    async fn call(router: &Router, path: &str) -> Response<Body> {
+        router.clone().oneshot(Request::get(path).body(Body::empty()).unwrap()).await.unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_request_past_its_time_is_a_504_problem_and_others_are_untouched() {
+        let routes = Router::new()
+            .route("/slow", get(|| tokio::time::sleep(Duration::from_secs(5))))
+            .route("/fast", get(|| async { "ok" }));
+        let router = with_standard_layers(routes, Duration::from_millis(50));
+
+        let slow = call(&router, "/slow").await;
+        assert_eq!(slow.status(), StatusCode::GATEWAY_TIMEOUT);
+        assert_eq!(slow.headers()[header::CONTENT_TYPE], problem::CONTENT_TYPE);
+        assert!(slow.headers().contains_key(REQUEST_ID));
+        let fast = call(&router, "/fast").await;
+        assert_eq!(fast.status(), StatusCode::OK);
+        assert_eq!(fast.into_body().collect().await.unwrap().to_bytes(), "ok");
+    }
 }

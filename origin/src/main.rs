@@ -9,6 +9,10 @@ use std::net::SocketAddr;
 use kit::config::Env;
 use tokio::net::TcpListener;
 
+/// mimalloc, not glibc's malloc: see the workspace's Cargo.toml (docs/performance.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     kit::telemetry::init();

@@ -12,6 +12,10 @@ use axum::{
 };
 use clap::Parser;
 
+/// The origin's allocator: the two differ only in what they do per request.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 struct Cli {
     /// The address to listen on (printed once bound: port 0 picks a free one).
