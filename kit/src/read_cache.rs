@@ -6,7 +6,10 @@
 use std::{
     future::Future,
     hash::Hash,
-    sync::Arc,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
     time::{Duration, Instant},
 };
 
@@ -58,14 +61,27 @@ impl<K, V> Expiry<K, Entry<V>> for Lifetimes {
     }
 }
 
-/// A read-through cache of `V` by `K`, named for its metrics (`read_cache_*_total{cache=name}`).
+/// The counters of one cache, registered once: a lookup in the recorder per read cost more than the read.
+#[derive(Clone)]
+struct Counters {
+    hits: metrics::Counter,
+    misses: metrics::Counter,
+    loads: metrics::Counter,
+}
+
+/// A read-through cache of `V` by `K`, named for its metrics (`read_cache_*_total{cache=name}`; install the
+/// recorder before making one).
 #[derive(Clone)]
 pub struct ReadCache<K, V> {
-    name: &'static str,
+    counters: Counters,
     /// `None` when the cache is off: every read loads.
     entries: Option<Cache<K, Entry<V>>>,
     /// When each recently invalidated key was invalidated, kept long enough to outlive any load begun before.
     invalidated: Cache<K, Instant>,
+    /// When this host last invalidated any key, in nanoseconds after `epoch`: an entry read later than that was
+    /// read after every write of its key here, and a hit on it needs no look at `invalidated`.
+    last_invalidated: Arc<AtomicU64>,
+    epoch: Instant,
 }
 
 impl<K, V> ReadCache<K, V>
@@ -93,7 +109,13 @@ where
         // back after an invalidation must still be recognised as older, for as long as it could be served.
         let invalidated =
             Cache::builder().max_capacity(100_000).time_to_live(config.ttl + Duration::from_secs(60)).build();
-        Self { name, entries, invalidated }
+        let counters = Counters {
+            hits: metrics::counter!("read_cache_hits_total", "cache" => name),
+            misses: metrics::counter!("read_cache_misses_total", "cache" => name),
+            loads: metrics::counter!("read_cache_loads_total", "cache" => name),
+        };
+        let (last_invalidated, epoch) = (Arc::new(AtomicU64::new(0)), Instant::now());
+        Self { counters, entries, invalidated, last_invalidated, epoch }
     }
 
     /// The value of `key`: kept, or loaded with `load` (`Ok(None)`: not found) once for all concurrent callers.
@@ -108,12 +130,12 @@ where
         let asked_at = Instant::now();
         if let Some(entry) = entries.get(&key).await {
             if self.read_since_last_write(&key, &entry, asked_at).await {
-                metrics::counter!("read_cache_hits_total", "cache" => self.name).increment(1);
+                self.counters.hits.increment(1);
                 return Ok(entry.value);
             }
             entries.invalidate(&key).await;
         }
-        metrics::counter!("read_cache_misses_total", "cache" => self.name).increment(1);
+        self.counters.misses.increment(1);
         let entry = entries.try_get_with_by_ref(&key, self.read(&load)).await?;
         if self.read_since_last_write(&key, &entry, asked_at).await {
             return Ok(entry.value);
@@ -128,14 +150,17 @@ where
         &self,
         load: &impl Fn() -> Fut,
     ) -> Result<Entry<V>, E> {
-        metrics::counter!("read_cache_loads_total", "cache" => self.name).increment(1);
+        self.counters.loads.increment(1);
         let read_at = Instant::now();
         load().await.map(|value| Entry { value, read_at })
     }
 
     /// Forgets `key` after this host changed it: its next read loads, and a load in flight is not kept.
     pub async fn invalidate(&self, key: &K) {
-        self.invalidated.insert(key.clone(), Instant::now()).await;
+        let now = Instant::now();
+        self.invalidated.insert(key.clone(), now).await;
+        let since_epoch = now.duration_since(self.epoch).as_nanos().try_into().unwrap_or(u64::MAX);
+        self.last_invalidated.fetch_max(since_epoch, Ordering::SeqCst);
         if let Some(entries) = &self.entries {
             entries.invalidate(key).await;
         }
@@ -144,6 +169,10 @@ where
     /// Whether `entry` may answer a read asked at `asked_at`: it was read after this host last wrote `key`, or
     /// that write ended after the read was asked.
     async fn read_since_last_write(&self, key: &K, entry: &Entry<V>, asked_at: Instant) -> bool {
+        let last_invalidated = self.epoch + Duration::from_nanos(self.last_invalidated.load(Ordering::SeqCst));
+        if entry.read_at > last_invalidated {
+            return true;
+        }
         self.invalidated.get(key).await.is_none_or(|written| entry.read_at > written || written > asked_at)
     }
 }
