@@ -9,6 +9,7 @@ use kit::{
     config::{ConfigError, Env},
     cursor::CursorCodec,
     idempotency::Idempotency,
+    s3_presign::Presigner,
     secrets::SecretReader,
 };
 
@@ -40,8 +41,12 @@ pub struct AppParts {
     pub idempotency: Idempotency,
     pub verifier: Verifier,
     pub events: EventPublisher,
-    pub s3: aws_sdk_s3::Client,
+    /// Presigns the media bucket's uploads and downloads: all the request path does with S3, so hosts serving
+    /// the API build no S3 client (`s3_client`, for the jobs).
+    pub presigner: Arc<Presigner>,
     pub sqs: aws_sdk_sqs::Client,
+    /// The AWS settings every client here was built from, for the clients only some hosts need.
+    pub sdk: SdkConfig,
     pub config: Arc<AppConfig>,
 }
 
@@ -61,8 +66,9 @@ impl AppState {
             idempotency,
             verifier: Verifier::from_config(config.auth.clone()),
             events: EventPublisher::new(sqs.clone(), config.jobs_queue_url.clone()),
-            s3: s3_client(sdk),
+            presigner: Arc::new(Presigner::new(sdk)),
             sqs,
+            sdk: sdk.clone(),
             config: Arc::new(config),
         })
     }

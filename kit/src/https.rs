@@ -1,7 +1,16 @@
 //! A small HTTPS client for the few calls that are not AWS SDK calls (an identity provider's JWKS): the same
 //! hyper + rustls (ring) + native roots stack the SDK's client is built on, so nothing new is compiled in.
+//!
+//! The connector (and with it the platform's root certificates) is built on the first call, not with the client:
+//! loading the roots reads and decodes every certificate file the platform has (on Debian a bundle and 146
+//! single-certificate files: about 4 ms, a third of the api function's init), the SDK's client loads them once
+//! more for itself, and most processes never fetch a key set (reads need no token), while the first that does
+//! waits on the provider far longer than that.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    sync::{Arc, OnceLock},
+    time::Duration,
+};
 
 use axum::body::Bytes;
 use http_body_util::{BodyExt, Empty, Limited};
@@ -26,33 +35,41 @@ pub enum FetchError {
     TooLarge(usize),
 }
 
-/// A cloneable HTTP(S) client.
-#[derive(Clone)]
+type Inner = HyperClient<HttpsConnector<HttpConnector>, Empty<Bytes>>;
+
+/// A cloneable HTTP(S) client; clones share one connection pool.
+#[derive(Clone, Default)]
 pub struct Client {
-    inner: HyperClient<HttpsConnector<HttpConnector>, Empty<Bytes>>,
+    inner: Arc<OnceLock<Inner>>,
 }
 
 impl Client {
     /// A client trusting the platform's root certificates, speaking HTTPS and (for local issuers) plain HTTP.
     pub fn new() -> Self {
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_provider_and_native_roots(provider)
-            .unwrap_or_else(|err| {
-                tracing::warn!(error = %err, "no usable platform root certificates; HTTPS calls will fail");
-                hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(empty_roots())
-            })
-            .https_or_http()
-            .enable_http1()
-            .build();
-        Self { inner: HyperClient::builder(TokioExecutor::new()).build(connector) }
+        Self::default()
+    }
+
+    fn inner(&self) -> &Inner {
+        self.inner.get_or_init(|| {
+            let provider = Arc::new(rustls::crypto::ring::default_provider());
+            let connector = hyper_rustls::HttpsConnectorBuilder::new()
+                .with_provider_and_native_roots(provider)
+                .unwrap_or_else(|err| {
+                    tracing::warn!(error = %err, "no usable platform root certificates; HTTPS calls will fail");
+                    hyper_rustls::HttpsConnectorBuilder::new().with_tls_config(empty_roots())
+                })
+                .https_or_http()
+                .enable_http1()
+                .build();
+            HyperClient::builder(TokioExecutor::new()).build(connector)
+        })
     }
 
     /// GETs `url` and returns its body: a 2xx answer within `timeout`, of at most `max_bytes`.
     pub async fn get(&self, url: &str, timeout: Duration, max_bytes: usize) -> Result<Bytes, FetchError> {
         let uri: axum::http::Uri = url.parse().map_err(|_| FetchError::Url(url.to_owned()))?;
         let exchange = async {
-            let response = self.inner.get(uri).await.map_err(|err| FetchError::Transport(err.to_string()))?;
+            let response = self.inner().get(uri).await.map_err(|err| FetchError::Transport(err.to_string()))?;
             if !response.status().is_success() {
                 return Err(FetchError::Status(response.status().as_u16()));
             }
@@ -66,12 +83,6 @@ impl Client {
             })
         };
         tokio::time::timeout(timeout, exchange).await.map_err(|_| FetchError::Timeout(timeout))?
-    }
-}
-
-impl Default for Client {
-    fn default() -> Self {
-        Self::new()
     }
 }
 

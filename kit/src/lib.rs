@@ -14,6 +14,7 @@ pub mod idempotency;
 pub mod metrics;
 pub mod problem;
 pub mod read_cache;
+pub mod s3_presign;
 pub mod secrets;
 pub mod shard;
 pub mod shutdown;

@@ -125,10 +125,13 @@ struct Source {
 }
 
 impl Source {
+    /// Both versions at once: a start waits for them (one round trip to Secrets Manager instead of two).
     async fn read(&self) -> Result<Vec<Secret>, ConfigError> {
-        let current =
-            read(&self.client, &self.arn, Stage::Current).await?.ok_or_else(|| missing_value(&self.setting))?;
-        let previous = read(&self.client, &self.arn, Stage::Previous).await?;
+        let (current, previous) = tokio::try_join!(
+            read(&self.client, &self.arn, Stage::Current),
+            read(&self.client, &self.arn, Stage::Previous)
+        )?;
+        let current = current.ok_or_else(|| missing_value(&self.setting))?;
         Ok([Some(current), previous].into_iter().flatten().collect())
     }
 }

@@ -13,7 +13,11 @@ use serde::Deserialize;
 
 pub use lambda::LambdaJobs;
 
-use crate::{events::AppEvent, state::AppState, store::Store};
+use crate::{
+    events::AppEvent,
+    state::{AppState, s3_client},
+    store::Store,
+};
 
 /// The body of any message on the app's queues.
 #[derive(Debug, Deserialize)]
@@ -59,7 +63,7 @@ impl Jobs {
     pub fn new(state: &AppState) -> Self {
         Self {
             store: state.store.clone(),
-            s3: state.s3.clone(),
+            s3: s3_client(&state.sdk),
             bucket: state.config.media_bucket.clone(),
             max_upload_bytes: state.config.max_upload_bytes,
         }

@@ -3,7 +3,6 @@
 
 use std::{collections::BTreeMap, time::Duration};
 
-use aws_sdk_s3::presigning::PresigningConfig;
 use axum::{
     Json,
     extract::State,
@@ -108,12 +107,8 @@ pub async fn create_upload(
             other => other.into(),
         })?;
     let presigned = state
-        .s3
-        .put_object()
-        .bucket(&state.config.media_bucket)
-        .key(Media::original_key(media.id))
-        .content_type(content_type.mime())
-        .presigned(PresigningConfig::expires_in(UPLOAD_EXPIRY).map_err(s3_failure)?)
+        .presigner
+        .put(&state.config.media_bucket, &Media::original_key(media.id), content_type.mime(), UPLOAD_EXPIRY)
         .await
         .map_err(s3_failure)?;
     let expires_at = Timestamp::from_unix_millis(
@@ -123,9 +118,9 @@ pub async fn create_upload(
             .as_millis() as u64,
     );
     let upload = UploadTarget {
-        url: presigned.uri().to_owned(),
+        url: presigned.url,
         method: "PUT",
-        headers: presigned.headers().map(|(name, value)| (name.to_owned(), value.to_owned())).collect(),
+        headers: presigned.headers.into_iter().collect(),
         expires_at,
     };
     let location = format!("/v1/media/{}", media.id);
@@ -153,14 +148,8 @@ pub async fn thumbnail(
     let size = thumbnail_size(&size).ok_or_else(not_found)?;
     let media = state.store.get_media(media_id).await?.ok_or_else(not_found)?;
     let key = media.thumbnails.get(&size).ok_or_else(not_found)?;
-    let presigned = state
-        .s3
-        .get_object()
-        .bucket(&state.config.media_bucket)
-        .key(key)
-        .presigned(PresigningConfig::expires_in(THUMBNAIL_LINK_EXPIRY).map_err(s3_failure)?)
-        .await
-        .map_err(s3_failure)?;
-    let location = HeaderValue::try_from(presigned.uri()).map_err(s3_failure)?;
+    let presigned =
+        state.presigner.get(&state.config.media_bucket, key, THUMBNAIL_LINK_EXPIRY).await.map_err(s3_failure)?;
+    let location = HeaderValue::try_from(presigned.url).map_err(s3_failure)?;
     Ok((StatusCode::FOUND, cache_control::REDIRECT, [(header::LOCATION, location)]).into_response())
 }

@@ -68,9 +68,7 @@ async fn a_jpeg_upload_gets_two_thumbnails_through_the_stacks_bucket_notificatio
 
     for (size, expected) in [(128, (128, 96)), (512, (512, 384))] {
         // In the bucket, where the job wrote it.
-        let object = app
-            .state
-            .s3
+        let object = app::state::s3_client(&app.state.sdk)
             .get_object()
             .bucket(&app.state.config.media_bucket)
             .key(format!("thumbnails/{id}/{size}.jpg"))
