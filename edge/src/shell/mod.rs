@@ -97,7 +97,7 @@ async fn handle(mut request: Request, env: &Env, ctx: &Context, config: Config) 
             cache::invalidate(&exchange.url, path).await;
         }
     }
-    fetched.into_response("BYPASS", None, false)
+    fetched.into_response("BYPASS", false)
 }
 
 /// Adds the security headers to a response leaving the edge.
