@@ -176,23 +176,35 @@ def percentile(values, p):
     return ordered[min(len(ordered) - 1, int(round(p / 100 * (len(ordered) - 1))))]
 
 
+# A path the edge answers by itself (a malformed post id: 404, no cache lookup, no rate limit, no upstream): the
+# fixed cost every request through `wrangler dev` pays (this client, wrangler's proxy worker, miniflare's entry
+# worker, the Worker's own request handling), measured beside HIT and MISS.
+FLOOR_PATH = "/v1/posts/not-an-id"
+
+
 def edge(emulator, base, ids, chunk=20):
-    """Each post read twice through the edge: first a MISS (edge → origin), then a HIT. Chunks of posts keep every
-    HIT within the post's s-maxage of its MISS; the emulator's call count is read around each pass."""
+    """Each post read twice through the edge: first a MISS (edge → origin), then a HIT, then as many requests of
+    FLOOR_PATH. Chunks of posts keep every HIT within the post's s-maxage of its MISS; the emulator's call count
+    is read around each pass."""
     client = Client(base)
     counter = Calls(emulator)
-    samples = {"MISS": [], "HIT": []}
-    dynamodb = {"MISS": 0, "HIT": 0}
+    samples = {"MISS": [], "HIT": [], "floor": []}
+    dynamodb = {"MISS": 0, "HIT": 0, "floor": 0}
     for start in range(0, len(ids), chunk):
         group = ids[start:start + chunk]
-        for expected in ("MISS", "HIT"):
+        for expected in ("MISS", "HIT", "floor"):
             before = counter.dynamodb()
             for post in group:
-                response, payload, elapsed_ms = client.request("GET", f"/v1/posts/{post}")
-                expect(200, response, payload, f"GET /v1/posts/{post} through the edge")
+                path = FLOOR_PATH if expected == "floor" else f"/v1/posts/{post}"
+                response, payload, elapsed_ms = client.request("GET", path)
+                if expected == "floor":
+                    expect(404, response, payload, f"GET {path} through the edge")
+                    samples[expected].append(elapsed_ms)
+                    continue
+                expect(200, response, payload, f"GET {path} through the edge")
                 state = response.getheader("x-cache")
                 if state != expected:
-                    sys.exit(f"GET /v1/posts/{post} through the edge: expected x-cache {expected}, got {state}")
+                    sys.exit(f"GET {path} through the edge: expected x-cache {expected}, got {state}")
                 samples[expected].append(elapsed_ms)
             dynamodb[expected] += counter.dynamodb() - before
     return {
@@ -259,7 +271,8 @@ def summary(results):
          f"{ms(api['init_ms'])} vs {ms(hello['init_ms'])} ({init_ratio:.1f}×)", "≤ 1.5×", init_ratio <= 1.5),
         ("api zip", mb(sizes["api_zip"]), "≤ 4 MB", sizes["api_zip"] <= 4e6),
         ("edge HIT vs MISS (wrangler dev)",
-         f"{ms(edge_run['HIT']['median_ms'])} vs {ms(edge_run['MISS']['median_ms'])} ({hit_vs_miss:.2f}×)",
+         f"{ms(edge_run['HIT']['median_ms'])} vs {ms(edge_run['MISS']['median_ms'])} ({hit_vs_miss:.2f}×; "
+         f"floor {ms(edge_run['floor']['median_ms'])})",
          "HIT ≤ 0.3× MISS", hit_vs_miss <= 0.3),
         ("edge wasm gzipped", kb(sizes["wasm_gzip"]), "≤ 250 KB", sizes["wasm_gzip"] <= 250e3),
     ]
@@ -312,6 +325,13 @@ def details(results):
         "|---|---|---|---|---|",
         *(f"| {state} | {ms(edge_run[state]['median_ms'])} | {ms(edge_run[state]['p90_ms'])} | "
           f"{ms(edge_run[state]['p99_ms'])} | {edge_run[state]['requests']} |" for state in ("HIT", "MISS")),
+        f"| floor: `GET {FLOOR_PATH}`, the edge's own 404 | {ms(edge_run['floor']['median_ms'])} | "
+        f"{ms(edge_run['floor']['p90_ms'])} | {ms(edge_run['floor']['p99_ms'])} | {edge_run['floor']['requests']} |",
+        "",
+        f"Above the floor (what every request through `wrangler dev` pays: this client, wrangler's proxy worker, "
+        f"miniflare's entry worker, the Worker's request handling): HIT "
+        f"+{ms(edge_run['HIT']['median_ms'] - edge_run['floor']['median_ms'])}, MISS "
+        f"+{ms(edge_run['MISS']['median_ms'] - edge_run['floor']['median_ms'])}.",
         "",
         f"Worker wasm {kb(sizes['wasm'])}, {kb(sizes['wasm_gzip'])} gzipped ({sizes['wasm']} and "
         f"{sizes['wasm_gzip']} bytes).",

@@ -6,7 +6,7 @@
 use std::{cell::RefCell, collections::HashMap, rc::Rc, time::Duration};
 
 use futures::future::{FutureExt, LocalBoxFuture, Shared};
-use worker::{Cache, Context, Delay, Headers, Response, Result, Url};
+use worker::{Cache, Context, Delay, Headers, Response, ResponseBody, Result, Url};
 
 use super::{
     exchange::{Exchange, Fetched, ORIGINAL_CACHE_CONTROL, REQUEST_ID, now_ms},
@@ -35,23 +35,46 @@ const WAIT_STEP: Duration = Duration::from_millis(10);
 /// The cached answer to a read (`exchange` holds its canonical URL, the key), when there is a fresh one (HIT) or
 /// a stale one (STALE, fetched again in the background).
 pub async fn lookup(exchange: &Exchange, config: &Config, ctx: &Context) -> Result<Option<Response>> {
-    let head = exchange.method == "HEAD";
     let Some(stored) = Cache::default().get(exchange.url.as_str(), true).await? else { return Ok(None) };
-    let stored = Fetched::read(stored, None).await?.for_client(exchange);
-    let Some((stored_at, freshness)) = metadata(&stored) else { return Ok(None) };
+    let Some((stored_at, freshness)) = metadata(stored.headers()) else { return Ok(None) };
     let now = now_ms();
-    let age = Some(cache_policy::age_s(stored_at, now));
-    match cache_policy::state(stored_at, now, freshness) {
-        State::Fresh => stored.into_response("HIT", age, head).map(Some),
+    let state = match cache_policy::state(stored_at, now, freshness) {
+        State::Fresh => "HIT",
         State::Stale => {
             if under_way(exchange).is_none() {
                 // The refresh runs in `ctx.wait_until`; this answer does not wait for it.
                 let _refresh = start(exchange, config, ctx);
             }
-            stored.into_response("STALE", age, head).map(Some)
+            "STALE"
         }
-        State::Expired => Ok(None),
+        State::Expired => return Ok(None),
+    };
+    served(stored, exchange, state, cache_policy::age_s(stored_at, now)).map(Some)
+}
+
+/// A stored entry as the client of `exchange` gets it: the upstream's own Cache-Control back, none of the
+/// entry's internal headers, `x-cache`, `Age`, and that client's own request id (entries keep none). The body
+/// is the Cache API's stream, passed on without entering the wasm, and the headers are copied in one call:
+/// reading the entry into memory (header by header, the body chunk by chunk) and copying it back out cost a
+/// HIT ~1 ms of the Worker's CPU under `wrangler dev` (3.85 → 2.9 ms per HIT, the same as a JavaScript worker
+/// that only matches and returns the entry).
+fn served(stored: Response, exchange: &Exchange, state: &str, age_s: u64) -> Result<Response> {
+    // A copy: the headers of a response from the Cache API are immutable.
+    let headers = stored.headers().clone();
+    if let Some(original) = stored.headers().get(ORIGINAL_CACHE_CONTROL)? {
+        headers.set("cache-control", &original)?;
     }
+    for internal in [cache_policy::STORED_AT, cache_policy::TTL, cache_policy::SWR, ORIGINAL_CACHE_CONTROL] {
+        headers.delete(internal)?;
+    }
+    if let Some(id) = exchange.header(REQUEST_ID) {
+        headers.set(REQUEST_ID, id)?;
+    }
+    headers.set("x-cache", state)?;
+    headers.set("age", &age_s.to_string())?;
+    let status = stored.status_code();
+    let body = if exchange.method == "HEAD" { ResponseBody::Empty } else { stored.into_parts().1 };
+    Ok(Response::from_body(body)?.with_status(status).with_headers(headers))
 }
 
 /// Answers a read the cache could not: with the answer of the fetch under way for its key, or of a new one, which
@@ -61,7 +84,7 @@ pub async fn fill(exchange: Exchange, config: &Config, ctx: &Context) -> Result<
         Some(fetch) => wait_for(fetch, &exchange, config).await,
         None => start(&exchange, config, ctx).await,
     };
-    Fetched::clone(&fetched).for_client(&exchange).into_response("MISS", None, exchange.method == "HEAD")
+    Fetched::clone(&fetched).for_client(&exchange).into_response("MISS", exchange.method == "HEAD")
 }
 
 fn under_way(exchange: &Exchange) -> Option<Filling> {
@@ -133,8 +156,8 @@ fn entry(fetched: &Fetched) -> Result<Option<Response>> {
     Ok(Some(Response::from_bytes(fetched.body.clone())?.with_status(fetched.status).with_headers(headers)))
 }
 
-fn metadata(stored: &Fetched) -> Option<(u64, Freshness)> {
-    let number = |name| stored.header(name)?.parse::<u64>().ok();
+fn metadata(stored: &Headers) -> Option<(u64, Freshness)> {
+    let number = |name| stored.get(name).ok()??.parse::<u64>().ok();
     Some((
         number(cache_policy::STORED_AT)?,
         Freshness { ttl_s: number(cache_policy::TTL)?, swr_s: number(cache_policy::SWR)? },

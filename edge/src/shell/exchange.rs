@@ -92,7 +92,7 @@ pub fn problem(document: &problem::Problem, extra: &[(&str, &str)]) -> Result<Re
     Ok(Response::from_bytes(document.to_json().into_bytes())?.with_status(document.status()).with_headers(headers))
 }
 
-/// An upstream (or cached) response held in memory.
+/// An upstream response held in memory.
 #[derive(Clone)]
 pub struct Fetched {
     pub status: u16,
@@ -144,9 +144,9 @@ impl Fetched {
         self
     }
 
-    /// The response to send: `x-cache`, `x-upstream`, `Age` (for cached entries); no body for HEAD; none of
-    /// the cache's internal headers.
-    pub fn into_response(self, cache_state: &str, age_s: Option<u64>, head: bool) -> Result<Response> {
+    /// The response to send: `x-cache`, `x-upstream`; no body for HEAD; none of the cache's internal headers
+    /// (answers from the cache itself are built by `cache::served`).
+    pub fn into_response(self, cache_state: &str, head: bool) -> Result<Response> {
         let headers = Headers::new();
         for (name, value) in &self.headers {
             if ![cache_policy::STORED_AT, cache_policy::TTL, cache_policy::SWR, ORIGINAL_CACHE_CONTROL]
@@ -155,15 +155,9 @@ impl Fetched {
                 headers.append(name, value)?;
             }
         }
-        if let Some(original) = self.header(ORIGINAL_CACHE_CONTROL) {
-            headers.set("cache-control", original)?;
-        }
         headers.set("x-cache", cache_state)?;
         if let Some(upstream) = self.upstream {
             headers.set("x-upstream", upstream.name())?;
-        }
-        if let Some(age) = age_s {
-            headers.set("age", &age.to_string())?;
         }
         let body = if head { Vec::new() } else { self.body };
         Ok(Response::from_bytes(body)?.with_status(self.status).with_headers(headers))
