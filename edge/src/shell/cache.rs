@@ -9,7 +9,7 @@ use futures::future::{FutureExt, LocalBoxFuture, Shared};
 use worker::{Cache, Context, Delay, Headers, Response, ResponseBody, Result, Url};
 
 use super::{
-    exchange::{Exchange, Fetched, ORIGINAL_CACHE_CONTROL, REQUEST_ID, now_ms},
+    exchange::{Exchange, Fetched, INTERNAL_HEADERS, ORIGINAL_CACHE_CONTROL, REQUEST_ID, now_ms},
     proxy,
 };
 use crate::{
@@ -64,7 +64,7 @@ fn served(stored: Response, exchange: &Exchange, state: &str, age_s: u64) -> Res
     if let Some(original) = stored.headers().get(ORIGINAL_CACHE_CONTROL)? {
         headers.set("cache-control", &original)?;
     }
-    for internal in [cache_policy::STORED_AT, cache_policy::TTL, cache_policy::SWR, ORIGINAL_CACHE_CONTROL] {
+    for internal in INTERNAL_HEADERS {
         headers.delete(internal)?;
     }
     if let Some(id) = exchange.header(REQUEST_ID) {

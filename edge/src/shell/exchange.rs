@@ -102,13 +102,13 @@ pub struct Fetched {
 }
 
 impl Fetched {
-    pub async fn read(mut response: Response, upstream: Option<Upstream>) -> Result<Self> {
+    pub async fn read(mut response: Response, upstream: Upstream) -> Result<Self> {
         let headers = response
             .headers()
             .entries()
             .filter(|(name, _)| !DROPPED_RESPONSE_HEADERS.contains(&name.as_str()))
             .collect();
-        Ok(Self { status: response.status_code(), headers, body: response.bytes().await?, upstream })
+        Ok(Self { status: response.status_code(), headers, body: response.bytes().await?, upstream: Some(upstream) })
     }
 
     /// The edge's own problem response when no upstream answered.
@@ -149,9 +149,7 @@ impl Fetched {
     pub fn into_response(self, cache_state: &str, head: bool) -> Result<Response> {
         let headers = Headers::new();
         for (name, value) in &self.headers {
-            if ![cache_policy::STORED_AT, cache_policy::TTL, cache_policy::SWR, ORIGINAL_CACHE_CONTROL]
-                .contains(&name.as_str())
-            {
+            if !INTERNAL_HEADERS.contains(&name.as_str()) {
                 headers.append(name, value)?;
             }
         }
@@ -166,3 +164,7 @@ impl Fetched {
 
 /// Where a stored entry keeps the upstream's Cache-Control (its own tells the Cache API how long to keep it).
 pub const ORIGINAL_CACHE_CONTROL: &str = "x-edge-cache-control";
+
+/// The headers a stored entry carries for the edge alone: never sent to a client.
+pub const INTERNAL_HEADERS: [&str; 4] =
+    [cache_policy::STORED_AT, cache_policy::TTL, cache_policy::SWR, ORIGINAL_CACHE_CONTROL];

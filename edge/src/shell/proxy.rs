@@ -114,7 +114,7 @@ async fn attempt(to: Upstream, exchange: &Exchange, config: &Config) -> std::res
     let sending = fetch.send_with_signal(&signal);
     let timeout = Delay::from(Duration::from_millis(timeout_ms));
     match select(Box::pin(sending), Box::pin(timeout)).await {
-        Either::Left((response, _)) => Ok(Fetched::read(response?, Some(to)).await?),
+        Either::Left((response, _)) => Ok(Fetched::read(response?, to).await?),
         Either::Right(_) => {
             controller.abort();
             Err(NoAnswer::TimedOut(format!("{} did not answer within {timeout_ms} ms", to.name())))
