@@ -44,6 +44,15 @@ export class OriginStack extends Stack {
     vpc.addGatewayEndpoint('DynamoDb', { service: ec2.GatewayVpcEndpointAwsService.DYNAMODB });
     const cluster = new ecs.Cluster(this, 'Cluster', { vpc, containerInsightsV2: ecs.ContainerInsights.ENABLED });
 
+    // A stopping task fails /readyz at once and keeps serving for the drain delay: the time the ALB takes to see
+    // it unhealthy, for a SIGTERM the ALB was not told of (ECS deregisters a task before it stops it on deploys and
+    // scale-in, but a Spot interruption or a stop call races the deregistration). ECS waits for the drain and the
+    // requests still in flight before it kills the container.
+    const healthCheck = { interval: Duration.seconds(10), healthyThresholdCount: 2, unhealthyThresholdCount: 3 };
+    const drainDelay = Duration.seconds(healthCheck.interval.toSeconds() * healthCheck.unhealthyThresholdCount);
+    const slowestRequest = Math.ceil(common.originRequestTimeout.toSeconds({ integral: false }));
+    const stopTimeout = drainDelay.plus(Duration.seconds(slowestRequest + 5));
+
     const https = props.certificateArn !== undefined;
     this.service = new ecsPatterns.ApplicationLoadBalancedFargateService(this, 'Origin', {
       cluster,
@@ -67,18 +76,16 @@ export class OriginStack extends Stack {
           ...servingEnvironment(app),
           BIND_ADDR: '0.0.0.0:8080',
           REQUEST_TIMEOUT_MS: String(common.originRequestTimeout.toMilliseconds()),
+          DRAIN_DELAY_MS: String(drainDelay.toMilliseconds()),
         },
       },
     });
-    this.service.targetGroup.configureHealthCheck({
-      path: '/readyz',
-      healthyHttpCodes: '200',
-      interval: Duration.seconds(10),
-      healthyThresholdCount: 2,
-      unhealthyThresholdCount: 3,
-    });
-    // ECS deregisters a task from the ALB before SIGTERM; 30 s lets in-flight requests finish.
-    this.service.targetGroup.setAttribute('deregistration_delay.timeout_seconds', '30');
+    // Readiness, not a database check: a DynamoDB brownout must not have ECS replace every task at once.
+    this.service.targetGroup.configureHealthCheck({ path: '/readyz', healthyHttpCodes: '200', ...healthCheck });
+    // A deregistered task's in-flight requests get as long as a drain.
+    this.service.targetGroup.setAttribute('deregistration_delay.timeout_seconds', String(drainDelay.toSeconds()));
+    const taskDefinition = this.service.taskDefinition.node.defaultChild as ecs.CfnTaskDefinition;
+    taskDefinition.addPropertyOverride('ContainerDefinitions.0.StopTimeout', stopTimeout.toSeconds());
     grantRequestPath(app, this.service.taskDefinition.taskRole);
 
     const scaling = this.service.service.autoScaleTaskCount({

@@ -20,6 +20,18 @@ test('Fargate service of at least 2 tasks behind a public ALB, health-checked on
   });
 });
 
+test('a stopping task drains for as long as the ALB takes to see it unhealthy, and ECS waits for it', () => {
+  const { resource: group } = only(template, 'AWS::ElasticLoadBalancingV2::TargetGroup');
+  const detection = group.Properties.HealthCheckIntervalSeconds * group.Properties.UnhealthyThresholdCount;
+  const { resource: task } = only(template, 'AWS::ECS::TaskDefinition');
+  const container = task.Properties.ContainerDefinitions[0];
+  const env = Object.fromEntries(container.Environment.map((e: any) => [e.Name, e.Value]));
+  expect(Number(env.DRAIN_DELAY_MS)).toBe(detection * 1000);
+  // The drain, then the slowest request in flight, before SIGKILL (Fargate allows up to 120 s).
+  expect(container.StopTimeout * 1000).toBeGreaterThan(Number(env.DRAIN_DELAY_MS) + Number(env.REQUEST_TIMEOUT_MS));
+  expect(container.StopTimeout).toBeLessThanOrEqual(120);
+});
+
 test('tasks spread over two availability zones', () => {
   const subnets = Object.values(template.findResources('AWS::EC2::Subnet')) as any[];
   const privateSubnets = subnets.filter((s) => s.Properties.MapPublicIpOnLaunch === false);

@@ -57,7 +57,9 @@ async fn through_the_edge_to_the_origin_then_to_lambda_when_the_origin_stops() {
             .env("METRICS_ADDR", "127.0.0.1:0")
             .env("EDGE_SECRET", EDGE_SECRET)
             // Below the edge's origin timeout (1 s in its test environment): the origin gives up first.
-            .env("REQUEST_TIMEOUT_MS", "800"),
+            .env("REQUEST_TIMEOUT_MS", "800")
+            // The edge has no readiness to watch: when the test stops the origin, it is gone.
+            .env("DRAIN_DELAY_MS", "0"),
     );
     let lambda_port = free_port();
     let env_file = std::env::temp_dir().join(format!("stampede-lambda-{}.env", ulid::Ulid::generate()));

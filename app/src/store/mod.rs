@@ -176,10 +176,4 @@ impl Store {
             self.db.get_item().table_name(self.table()).set_key(Some(key)).consistent_read(consistent).send().await?;
         Ok(output.item.map(serde_dynamo::from_item).transpose()?)
     }
-
-    /// Readiness: one cheap read proves the table is reachable with this process's credentials.
-    pub async fn ping(&self) -> Result<(), StoreError> {
-        self.db.get_item().table_name(self.table()).set_key(Some(kit::dynamo::key("HEALTH", "PING"))).send().await?;
-        Ok(())
-    }
 }
