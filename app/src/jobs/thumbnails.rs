@@ -1,6 +1,7 @@
 //! Thumbnails: for each uploaded original (S3 object-created under `originals/`), decode the image (JPEG, PNG
 //! or WebP), write one JPEG per size in `THUMBNAIL_SIZES` under `thumbnails/{id}/`, and mark the media ready.
-//! Oversized or undecodable uploads are marked failed and are permanent failures.
+//! An oversized or undecodable upload is the user's mistake, not the system's: the media item is marked failed
+//! with the reason, and the message is done (no retry, no dead letter, no alarm).
 
 use std::io::Cursor;
 
@@ -119,8 +120,8 @@ fn encode_jpeg(image: &DynamicImage) -> Result<Vec<u8>, String> {
 }
 
 async fn fail(jobs: &Jobs, id: MediaId, reason: String) -> Result<(), JobError> {
-    finish(jobs, id, MediaOutcome::Failed(reason.clone())).await?;
-    Err(JobError::Permanent(reason))
+    tracing::info!(media = %id, %reason, "upload refused");
+    finish(jobs, id, MediaOutcome::Failed(reason)).await
 }
 
 async fn finish(jobs: &Jobs, id: MediaId, outcome: MediaOutcome) -> Result<(), JobError> {
