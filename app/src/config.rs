@@ -35,6 +35,9 @@ pub struct AppConfig {
     pub media_bucket: String,
     /// `MAX_UPLOAD_BYTES` (10485760): larger uploads are rejected by the thumbnail job.
     pub max_upload_bytes: u64,
+    /// `DECODE_MEMORY_MB`: the memory the thumbnail job's image decodes may hold at once. Default: half the
+    /// Lambda function's memory (`AWS_LAMBDA_FUNCTION_MEMORY_SIZE`, set by Lambda), else 512.
+    pub decode_memory_mb: u32,
     /// `JOB_RETRY_BASE_MS` (2000) and `JOB_RETRY_MAX_MS` (300000): backoff of retried jobs.
     pub job_retry: RetryBackoff,
     /// `READ_CACHE_TTL_MS` (2000), `READ_CACHE_NEGATIVE_TTL_MS` (500), `READ_CACHE_MAX_MB` (64): the in-process
@@ -60,6 +63,7 @@ impl AppConfig {
             jobs_queue_url: env.required("JOBS_QUEUE_URL")?,
             media_bucket: env.required("MEDIA_BUCKET")?,
             max_upload_bytes: env.or("MAX_UPLOAD_BYTES", 10 * 1024 * 1024)?,
+            decode_memory_mb: env.or("DECODE_MEMORY_MB", env.or("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", 1024u32)? / 2)?,
             job_retry: RetryBackoff {
                 base: env.millis_or("JOB_RETRY_BASE_MS", 2_000)?,
                 max: env.millis_or("JOB_RETRY_MAX_MS", 300_000)?,
@@ -88,6 +92,15 @@ mod tests {
         let config = from_env(&env).await.unwrap();
         assert_eq!(config.job_retry.base, Duration::from_secs(2));
         assert_eq!(config.max_upload_bytes, 10 * 1024 * 1024);
+        assert_eq!(config.decode_memory_mb, 512);
+        let in_lambda = Env::from_pairs([
+            ("TABLE_NAME", "t"),
+            ("CURSOR_SECRET", "0123456789abcdef0123456789abcdef"),
+            ("JOBS_QUEUE_URL", "http://localhost/q"),
+            ("MEDIA_BUCKET", "media"),
+            ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "2048"),
+        ]);
+        assert_eq!(from_env(&in_lambda).await.unwrap().decode_memory_mb, 1024, "half the function's memory");
         assert_eq!(config.latest_shards.get(), 16);
         assert_eq!(config.request_timeout, Duration::from_secs(10));
         assert!(!format!("{config:?}").contains("0123456789abcdef"));

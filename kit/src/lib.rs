@@ -11,6 +11,7 @@ pub mod edge_auth;
 pub mod http_layers;
 pub mod https;
 pub mod idempotency;
+pub mod memory_budget;
 pub mod metrics;
 pub mod problem;
 pub mod read_cache;

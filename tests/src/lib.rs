@@ -438,6 +438,26 @@ impl TestApp {
         futures::stream::iter(0..n).map(|_| self.user()).buffer_unordered(64).collect().await
     }
 
+    /// Asks for an upload as `owner` and PUTs `bytes` to the presigned URL exactly as a client would; returns the
+    /// media item.
+    pub async fn upload(&self, owner: &TestUser, content_type: &str, bytes: Vec<u8>) -> Value {
+        let body = serde_json::json!({"content_type": content_type});
+        let response = self.call(Method::POST, "/v1/media/uploads", &[owner.auth()], Some(body)).await;
+        assert_eq!(response.status, StatusCode::CREATED, "{:?}", response.body);
+        let created = response.json();
+        assert_eq!(created["media"]["status"], "pending");
+        assert_eq!(response.header("x-invalidates"), response.header("location"), "a 404 the edge may keep");
+        let target = &created["upload"];
+        assert_eq!(target["method"], "PUT");
+        let mut put = reqwest::Client::new().put(target["url"].as_str().unwrap()).body(bytes);
+        for (name, value) in target["headers"].as_object().unwrap() {
+            put = put.header(name, value.as_str().unwrap());
+        }
+        let stored = put.send().await.unwrap();
+        assert!(stored.status().is_success(), "the presigned PUT failed: {}", stored.text().await.unwrap());
+        created["media"].clone()
+    }
+
     /// Creates a post by `author` and returns its JSON.
     pub async fn create_post(&self, author: &TestUser, body: &str) -> Value {
         let response =

@@ -8,7 +8,10 @@ mod like_rollup;
 mod s3_notification;
 mod thumbnails;
 
-use kit::sqs_batch::{BatchRunner, Job, JobError, JobHandler};
+use kit::{
+    memory_budget::MemoryBudget,
+    sqs_batch::{BatchRunner, Job, JobError, JobHandler},
+};
 use serde::Deserialize;
 
 pub use lambda::LambdaJobs;
@@ -57,6 +60,8 @@ pub struct Jobs {
     s3: aws_sdk_s3::Client,
     bucket: String,
     max_upload_bytes: u64,
+    /// What the image decodes in progress may hold at once (`DECODE_MEMORY_MB`).
+    decode_memory: MemoryBudget,
 }
 
 impl Jobs {
@@ -66,6 +71,7 @@ impl Jobs {
             s3: s3_client(&state.sdk),
             bucket: state.config.media_bucket.clone(),
             max_upload_bytes: state.config.max_upload_bytes,
+            decode_memory: MemoryBudget::new(state.config.decode_memory_mb),
         }
     }
 }

@@ -1,11 +1,13 @@
 //! Thumbnails: for each uploaded original (S3 object-created under `originals/`), decode the image (JPEG, PNG
 //! or WebP), write one JPEG per size in `THUMBNAIL_SIZES` under `thumbnails/{id}/`, and mark the media ready.
+//! Memory is bounded by design: a decode first reserves the bytes its header says its pixels need from
+//! `DECODE_MEMORY_MB`, so the decodes in progress never hold more, however many uploads a batch brings.
 //! An oversized or undecodable upload is the user's mistake, not the system's: the media item is marked failed
 //! with the reason, and the message is done (no retry, no dead letter, no alarm).
 
 use std::io::Cursor;
 
-use image::{DynamicImage, ImageFormat, ImageReader, Limits, codecs::jpeg::JpegEncoder};
+use image::{DynamicImage, ImageDecoder, ImageFormat, ImageReader, Limits, codecs::jpeg::JpegEncoder};
 use kit::sqs_batch::JobError;
 
 use super::{
@@ -58,7 +60,21 @@ async fn process(jobs: &Jobs, record: &S3Record) -> Result<(), JobError> {
             .await;
     }
 
-    let rendered = tokio::task::spawn_blocking(move || render(&bytes)).await.map_err(JobError::retryable)?;
+    let need = match decoded_size(&bytes) {
+        Ok(need) => need,
+        Err(reason) => return fail(jobs, id, reason).await,
+    };
+    let Some(reserved) = jobs.decode_memory.reserve(need).await else {
+        let budget = jobs.decode_memory.capacity_mib();
+        return fail(jobs, id, format!("the image needs {need} bytes decoded; this host decodes {budget} MiB at most"))
+            .await;
+    };
+    let rendered = tokio::task::spawn_blocking(move || {
+        let _reserved = reserved;
+        render(&bytes)
+    })
+    .await
+    .map_err(JobError::retryable)?;
     let Rendered { width, height, thumbnails } = match rendered {
         Ok(rendered) => rendered,
         Err(reason) => return fail(jobs, id, reason).await,
@@ -89,8 +105,8 @@ struct Rendered {
     thumbnails: Vec<(u32, Vec<u8>)>,
 }
 
-/// Decodes `bytes` and encodes a JPEG thumbnail per size, or says why not.
-fn render(bytes: &[u8]) -> Result<Rendered, String> {
+/// A reader of `bytes` if they are an image of a type we take, with the decode limits set.
+fn reader(bytes: &[u8]) -> Result<ImageReader<Cursor<&[u8]>>, String> {
     let mut reader = ImageReader::new(Cursor::new(bytes)).with_guessed_format().map_err(|e| e.to_string())?;
     match reader.format() {
         Some(ImageFormat::Jpeg | ImageFormat::Png | ImageFormat::WebP) => {}
@@ -99,7 +115,18 @@ fn render(bytes: &[u8]) -> Result<Rendered, String> {
     let mut limits = Limits::default();
     limits.max_alloc = Some(MAX_DECODE_ALLOC);
     reader.limits(limits);
-    let image = reader.decode().map_err(|e| format!("the image cannot be decoded: {e}"))?;
+    Ok(reader)
+}
+
+/// The bytes the decoded pixels of `bytes` will take, from the image's header alone.
+fn decoded_size(bytes: &[u8]) -> Result<u64, String> {
+    let decoder = reader(bytes)?.into_decoder().map_err(|e| format!("the image cannot be decoded: {e}"))?;
+    Ok(decoder.total_bytes())
+}
+
+/// Decodes `bytes` and encodes a JPEG thumbnail per size, or says why not.
+fn render(bytes: &[u8]) -> Result<Rendered, String> {
+    let image = reader(bytes)?.decode().map_err(|e| format!("the image cannot be decoded: {e}"))?;
     let (width, height) = (image.width(), image.height());
     let thumbnails = THUMBNAIL_SIZES
         .iter()
@@ -162,6 +189,12 @@ mod tests {
         let rendered = render(&png(100, 80)).unwrap();
         let first = image::load_from_memory(&rendered.thumbnails[1].1).unwrap();
         assert_eq!((first.width(), first.height()), (100, 80));
+    }
+
+    #[test]
+    fn the_decoded_size_is_known_from_the_header() {
+        assert_eq!(decoded_size(&png(1000, 500)).unwrap(), 1000 * 500 * 3);
+        assert!(decoded_size(b"definitely not an image").is_err());
     }
 
     #[test]

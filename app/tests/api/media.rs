@@ -17,25 +17,6 @@ fn jpeg(width: u32, height: u32) -> Vec<u8> {
     bytes
 }
 
-/// Asks for an upload as `owner` and PUTs `bytes` to the presigned URL exactly as a client would.
-async fn upload(app: &TestApp, owner: &TestUser, content_type: &str, bytes: Vec<u8>) -> Value {
-    let response =
-        app.call(Method::POST, "/v1/media/uploads", &[owner.auth()], Some(json!({"content_type": content_type}))).await;
-    assert_eq!(response.status, StatusCode::CREATED, "{:?}", response.body);
-    let created = response.json();
-    assert_eq!(created["media"]["status"], "pending");
-    assert_eq!(response.header("x-invalidates"), response.header("location"), "a 404 the edge may keep");
-    let target = &created["upload"];
-    assert_eq!(target["method"], "PUT");
-    let mut put = reqwest::Client::new().put(target["url"].as_str().unwrap()).body(bytes);
-    for (name, value) in target["headers"].as_object().unwrap() {
-        put = put.header(name, value.as_str().unwrap());
-    }
-    let stored = put.send().await.unwrap();
-    assert!(stored.status().is_success(), "the presigned PUT failed: {}", stored.text().await.unwrap());
-    created["media"].clone()
-}
-
 /// Runs the media jobs of `queue` until the media is no longer pending.
 async fn processed(app: &TestApp, queue: &str, id: &str) -> Value {
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -59,7 +40,7 @@ async fn a_jpeg_upload_gets_two_thumbnails_through_the_stacks_bucket_notificatio
     let app = TestApp::new().await;
     let media_queue = std::env::var("MEDIA_QUEUE_URL").expect("the stack's media queue (scripts/test sets it)");
     let owner = app.user().await;
-    let media = upload(&app, &owner, "image/jpeg", jpeg(1024, 768)).await;
+    let media = app.upload(&owner, "image/jpeg", jpeg(1024, 768)).await;
     let id = media["id"].as_str().unwrap();
 
     let ready = processed(&app, &media_queue, id).await;
@@ -101,7 +82,7 @@ async fn a_post_made_before_processing_shows_its_image_once_ready() {
     })
     .await;
     let owner = app.user().await;
-    let media = upload(&app, &owner, "image/png", png(300, 600)).await;
+    let media = app.upload(&owner, "image/png", png(300, 600)).await;
     let id = media["id"].as_str().unwrap();
 
     let created =
@@ -125,7 +106,7 @@ async fn a_post_made_before_processing_shows_its_image_once_ready() {
         app.call(Method::POST, "/v1/posts", &[owner.auth()], Some(json!({"body": "again", "media_id": id}))).await;
     again.assert_problem(409, "media-in-use");
     let other = app.user().await;
-    let mine = upload(&app, &owner, "image/png", png(20, 20)).await;
+    let mine = app.upload(&owner, "image/png", png(20, 20)).await;
     let body = json!({"body": "mine", "media_id": mine["id"]});
     let stolen = app.call(Method::POST, "/v1/posts", &[other.auth()], Some(body)).await;
     assert_eq!(stolen.assert_problem(403, "not-owner")["detail"], "this media belongs to another user");
@@ -147,12 +128,12 @@ async fn undecodable_and_oversized_uploads_end_failed_with_a_reason_and_no_dead_
     .await;
     let owner = app.user().await;
 
-    let garbage = upload(&app, &owner, "image/jpeg", b"this is not an image at all".to_vec()).await;
+    let garbage = app.upload(&owner, "image/jpeg", b"this is not an image at all".to_vec()).await;
     let failed = processed(&app, &queue, garbage["id"].as_str().unwrap()).await;
     assert_eq!(failed["status"], "failed");
     assert!(failed["failure"].as_str().unwrap().contains("not a JPEG, PNG or WebP"), "{failed}");
 
-    let big = upload(&app, &owner, "image/jpeg", jpeg(2000, 2000)).await;
+    let big = app.upload(&owner, "image/jpeg", jpeg(2000, 2000)).await;
     let refused = processed(&app, &queue, big["id"].as_str().unwrap()).await;
     assert_eq!(refused["status"], "failed");
     assert!(refused["failure"].as_str().unwrap().contains("the limit is 20000"), "{refused}");
