@@ -1,12 +1,20 @@
 //! Media items: created with the presigned upload, finished by the thumbnail job. Finishing is one transaction
 //! that also updates the snapshot on the post the media is attached to and on its latest-index copy, conditional
-//! on the attachment seen, so a post created meanwhile is never left showing "pending".
+//! on the attachment seen, so a post created meanwhile is never left showing "pending". A pending item that no
+//! post holds expires (DynamoDB TTL on `expires_at`) if its upload never comes; it reads as gone from then on,
+//! since TTL deletes it only within days.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_sdk_dynamodb::types::AttributeValue;
-use kit::dynamo::{Expr, Item, Transaction, s, transact_write, tx_put, tx_update};
+use kit::dynamo::{Expr, Item, Transaction, n, s, transact_write, tx_put, tx_update};
 
 use super::{Store, StoreError, keys, latest_index};
 use crate::models::{ImageType, Media, MediaId, MediaStatus, UserId};
+
+/// How long a media item waits for its upload and thumbnails: far beyond the upload link's 15 minutes and the
+/// thumbnail job's retries.
+pub const PENDING_EXPIRY: Duration = Duration::from_secs(24 * 3600);
 
 /// How the thumbnail job ended for one upload.
 #[derive(Debug, Clone)]
@@ -32,18 +40,20 @@ impl Store {
             thumbnails: Default::default(),
             failure: None,
         };
+        let mut item = media_item(&media)?;
+        item.insert("expires_at".into(), n((unix_now() + PENDING_EXPIRY).as_secs()));
         let put = self
             .db
             .put_item()
             .table_name(self.table())
-            .set_item(Some(media_item(&media)?))
+            .set_item(Some(item))
             .condition_expression("attribute_not_exists(pk)")
             .send()
             .await;
         match put {
             Ok(_) => Ok(media),
             Err(err) if err.as_service_error().is_some_and(|e| e.is_conditional_check_failed_exception()) => match self
-                .get::<Media>(keys::media(id), true)
+                .read_media(id, true)
                 .await?
             {
                 Some(existing) if existing.owner_id == owner && existing.status == MediaStatus::Pending => Ok(existing),
@@ -55,7 +65,20 @@ impl Store {
     }
 
     pub async fn get_media(&self, id: MediaId) -> Result<Option<Media>, StoreError> {
-        self.get(keys::media(id), false).await
+        self.read_media(id, false).await
+    }
+
+    /// The media item `id`, unless it expired waiting for its upload.
+    pub(super) async fn read_media(&self, id: MediaId, consistent: bool) -> Result<Option<Media>, StoreError> {
+        let read = self.db.get_item().table_name(self.table()).set_key(Some(keys::media(id)));
+        let Some(item) = read.consistent_read(consistent).send().await?.item else {
+            return Ok(None);
+        };
+        let expires_at = item.get("expires_at").and_then(|at| at.as_n().ok()).and_then(|at| at.parse::<u64>().ok());
+        if expires_at.is_some_and(|at| at <= unix_now().as_secs()) {
+            return Ok(None);
+        }
+        Ok(Some(serde_dynamo::from_item(item)?))
     }
 
     /// Records the job's outcome. Idempotent: a media item already finished is returned as it is.
@@ -123,4 +146,8 @@ fn media_item(media: &Media) -> Result<Item, StoreError> {
     item.extend(keys::media(media.id));
     item.insert("entity".into(), s("media"));
     Ok(item)
+}
+
+fn unix_now() -> Duration {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default()
 }

@@ -38,7 +38,7 @@ impl Store {
     ) -> Result<Post, StoreError> {
         let media = match media_id {
             Some(media_id) => {
-                let media: Media = self.get(keys::media(media_id), true).await?.ok_or(StoreError::MediaNotFound)?;
+                let media = self.read_media(media_id, true).await?.ok_or(StoreError::MediaNotFound)?;
                 if media.owner_id != author {
                     return Err(StoreError::NotOwner);
                 }
@@ -75,7 +75,8 @@ impl Store {
             request = request.transact_items(tx_update(
                 self.table(),
                 keys::media(media.id),
-                "SET post_id = :post",
+                // A post holds it now: it no longer expires if its upload never comes (`media::PENDING_EXPIRY`).
+                "SET post_id = :post REMOVE expires_at",
                 Some("owner_id = :owner AND attribute_not_exists(post_id) AND #status = :status"),
                 Expr::new()
                     .name("#status", "status")

@@ -5,6 +5,7 @@ use std::{
     time::{Duration, Instant},
 };
 
+use aws_sdk_dynamodb::types::AttributeValue;
 use axum::http::{Method, StatusCode};
 use image::{DynamicImage, ImageBuffer, ImageFormat, Rgb};
 use serde_json::{Value, json};
@@ -164,4 +165,52 @@ fn png(width: u32, height: u32) -> Vec<u8> {
     let mut bytes = Vec::new();
     DynamicImage::ImageRgb8(image).write_to(&mut Cursor::new(&mut bytes), ImageFormat::Png).unwrap();
     bytes
+}
+
+#[tokio::test]
+async fn pending_media_no_post_holds_expires_and_then_reads_as_gone() {
+    let app = TestApp::new().await;
+    let owner = app.user().await;
+    let (db, table) = (app.state.store.client(), app.state.store.table());
+    let key = |id: &str| {
+        [("pk", format!("MEDIA#{id}")), ("sk", "MEDIA".into())]
+            .map(|(name, value)| (name.to_owned(), AttributeValue::S(value)))
+            .into()
+    };
+    let expires_at = async |id: &str| {
+        let item = db.get_item().table_name(table).set_key(Some(key(id))).consistent_read(true).send().await.unwrap();
+        item.item.unwrap().get("expires_at").map(|at| at.as_n().unwrap().parse::<u64>().unwrap())
+    };
+    let create = async || {
+        let body = json!({"content_type": "image/png"});
+        let response = app.call(Method::POST, "/v1/media/uploads", &[owner.auth()], Some(body)).await;
+        assert_eq!(response.status, StatusCode::CREATED);
+        response.json()["media"]["id"].as_str().unwrap().to_owned()
+    };
+
+    // Never uploaded: it expires a day after it was asked for (DynamoDB TTL).
+    let forgotten = create().await;
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let at = expires_at(&forgotten).await.expect("a pending item expires");
+    assert!((now + 86_400 - 5..=now + 86_400 + 5).contains(&at), "{at} vs {now}");
+
+    // A post holds it: it stays, however long its upload takes.
+    let held = create().await;
+    let post = json!({"body": "soon", "media_id": held});
+    assert_eq!(app.call(Method::POST, "/v1/posts", &[owner.auth()], Some(post)).await.status, StatusCode::CREATED);
+    assert_eq!(expires_at(&held).await, None);
+
+    // Past its expiry, before TTL gets to it (within days): gone for every reader.
+    db.update_item()
+        .table_name(table)
+        .set_key(Some(key(&forgotten)))
+        .update_expression("SET expires_at = :past")
+        .expression_attribute_values(":past", AttributeValue::N((now - 1).to_string()))
+        .send()
+        .await
+        .unwrap();
+    app.get(&format!("/v1/media/{forgotten}")).await.assert_problem(404, "not-found");
+    let post = json!({"body": "too late", "media_id": forgotten});
+    let refused = app.call(Method::POST, "/v1/posts", &[owner.auth()], Some(post)).await;
+    assert_eq!(refused.assert_problem(422, "validation")["errors"][0]["message"], "no such media");
 }
