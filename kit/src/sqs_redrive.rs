@@ -1,8 +1,10 @@
 //! Operating dead-letter queues: look at what failed and why, and move messages back once the cause is fixed.
 
+use std::time::{SystemTime, UNIX_EPOCH};
+
 use aws_sdk_sqs::{
     Client,
-    types::{Message, MessageSystemAttributeName},
+    types::{Message, MessageSystemAttributeName, QueueAttributeName},
 };
 
 use crate::sqs_batch::{FAILURE_REASON, FAILURE_RECEIVE_COUNT, FAILURE_SOURCE};
@@ -87,18 +89,25 @@ pub async fn inspect(sqs: &Client, queue: &str, max: usize) -> Result<Vec<DeadLe
     Ok(letters)
 }
 
-/// Moves up to `max` messages (all when `None`) from `from` to `to`: each is sent, then deleted, so a crash
-/// in between duplicates a message rather than losing it. The failure attributes are dropped; other message
-/// attributes are kept. Returns how many moved.
+/// Moves the messages `from` held when the redrive started to `to`, at most `max` of them (all when `None`):
+/// each is sent, then deleted, so a crash in between duplicates a message rather than losing it. The failure
+/// attributes are dropped; other message attributes are kept. Returns how many moved.
+///
+/// A message that fails again while the redrive runs comes back as a new message, and moving it again would never
+/// end. So only messages sent before the start move: SQS keeps a message's `SentTimestamp` when its redrive policy
+/// dead-letters it, and every send (this one's, or a runner's dead-lettering) sets a new one. And never more than
+/// the queue held at the start (approximately, visible or in flight), which holds even if this machine's clock and
+/// SQS's disagree. Messages that came back stay in the queue, visible again after the receive's visibility timeout.
 pub async fn redrive(sqs: &Client, from: &str, to: &str, max: Option<usize>) -> Result<usize, SqsError> {
+    let started = SystemTime::now().duration_since(UNIX_EPOCH).unwrap_or_default().as_millis();
+    let limit = held(sqs, from).await?.min(max.unwrap_or(usize::MAX));
     let mut moved = 0;
-    let limit = max.unwrap_or(usize::MAX);
     while moved < limit {
         let batch = receive(sqs, from, limit - moved).await?;
         if batch.is_empty() {
             break;
         }
-        for message in batch {
+        for message in batch.into_iter().filter(|message| sent_before(message, started)) {
             let mut send = sqs.send_message().queue_url(to).message_body(message.body.clone().unwrap_or_default());
             for (name, value) in message.message_attributes.clone().unwrap_or_default() {
                 if ![FAILURE_REASON, FAILURE_SOURCE, FAILURE_RECEIVE_COUNT].contains(&name.as_str()) {
@@ -113,4 +122,23 @@ pub async fn redrive(sqs: &Client, from: &str, to: &str, max: Option<usize>) -> 
         }
     }
     Ok(moved)
+}
+
+/// How many messages `queue` holds, visible or in flight (approximate, as SQS counts).
+async fn held(sqs: &Client, queue: &str) -> Result<usize, SqsError> {
+    let output = sqs
+        .get_queue_attributes()
+        .queue_url(queue)
+        .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+        .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+        .send()
+        .await
+        .map_err(sqs_error)?;
+    Ok(output.attributes.unwrap_or_default().values().filter_map(|count| count.parse::<usize>().ok()).sum())
+}
+
+/// Whether SQS took `message` in before `instant` (ms since the epoch); one without a timestamp counts as old.
+fn sent_before(message: &Message, instant: u128) -> bool {
+    let sent = message.attributes.as_ref().and_then(|a| a.get(&MessageSystemAttributeName::SentTimestamp));
+    sent.and_then(|ms| ms.parse::<u128>().ok()).is_none_or(|ms| ms < instant)
 }

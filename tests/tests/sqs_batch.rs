@@ -1,5 +1,6 @@
 //! `kit::sqs_batch` and `kit::sqs_poll` against real queues in the emulator: partial batch failures,
-//! dead-lettering after exactly maxReceiveCount receives, permanent failures, coalescing and redrive.
+//! dead-lettering after exactly maxReceiveCount receives, permanent failures, coalescing and redrive (which ends
+//! while what it moves fails again).
 
 use std::{
     collections::HashMap,
@@ -160,6 +161,29 @@ async fn dead_letters_can_be_inspected_and_redriven_once_fixed() {
     fixture.poll_until(|f| Box::pin(async move { f.attempts()[&7] == 2 })).await;
     assert_eq!(queue_depth(&fixture.sqs, &fixture.dead_letters).await, 0);
     assert_eq!(queue_depth(&fixture.sqs, &fixture.queue).await, 0, "the redriven message succeeded and was deleted");
+}
+
+#[tokio::test]
+async fn a_redrive_ends_while_its_messages_fail_again() {
+    // Job 7 fails on every attempt and the consumer runs during the redrive: the redriven message is back in the
+    // dead-letter queue at once, as a new message, which the redrive must not move again (it did, for ever).
+    let fixture = Fixture::new(Recorder { broken: Some(7), ..Default::default() }).await;
+    let dead_letters = &fixture.dead_letters;
+    // A dead letter another reader holds (in flight): counted as held at the start, so that the count alone
+    // would let the redrive move the message that came back.
+    fixture.sqs.send_message().queue_url(dead_letters).message_body(r#"{"n":99}"#).send().await.unwrap();
+    let held = fixture.sqs.receive_message().queue_url(dead_letters).visibility_timeout(300).send().await.unwrap();
+    assert_eq!(held.messages.unwrap_or_default().len(), 1);
+    fixture.send(numbered(7..8)).await;
+    fixture.poll_until(|f| Box::pin(async move { queue_depth(&f.sqs, &f.dead_letters).await == 2 })).await;
+
+    let (moved, ()) = tokio::join!(
+        sqs_redrive::redrive(&fixture.sqs, dead_letters, &fixture.queue, None),
+        fixture.poll_until(|f| Box::pin(async move { f.attempts()[&7] == 2 })),
+    );
+    assert_eq!(moved.unwrap(), 1, "the one message it could take, once");
+    assert_eq!(queue_depth(&fixture.sqs, dead_letters).await, 2, "it failed again and stays dead-lettered");
+    assert_eq!(queue_depth(&fixture.sqs, &fixture.queue).await, 0);
 }
 
 #[tokio::test]

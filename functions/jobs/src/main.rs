@@ -31,13 +31,14 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Move dead-lettered messages back to a queue (once the cause is fixed).
+    /// Move dead-lettered messages back to a queue (once the cause is fixed): those it holds when the redrive
+    /// starts; any that fail again meanwhile stay dead-lettered.
     Redrive {
         #[arg(long, value_name = "DLQ_URL")]
         from: String,
         #[arg(long, value_name = "QUEUE_URL")]
         to: String,
-        /// At most this many messages (default: all).
+        /// At most this many messages (default: all it holds at the start).
         #[arg(long)]
         max: Option<usize>,
     },

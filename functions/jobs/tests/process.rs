@@ -69,19 +69,30 @@ async fn dlq_shows_reasons_and_redrive_moves_messages_back() {
     for body in ["{\"broken\":", "also broken"] {
         app.state.sqs.send_message().queue_url(&queue).message_body(body).send().await.unwrap();
     }
+    // The poller runs throughout (a killed one's long poll would still take a message at the emulator), and the
+    // messages are never fixed: each fails again, at once, whenever it is redriven.
     let mut poller = jobs().args(["--poll", &queue]).spawn().unwrap();
-    eventually("both are dead-lettered", async || queue_depth(&app.state.sqs, &dead_letters).await == 2).await;
-    poller.kill().unwrap();
-    poller.wait().unwrap();
+    let (sqs, dead_letters) = (&app.state.sqs, dead_letters.as_str());
+    let both_dead_lettered = async || queue_depth(sqs, dead_letters).await == 2 && queue_depth(sqs, &queue).await == 0;
+    eventually("both are dead-lettered", both_dead_lettered).await;
 
-    let listed = run(&["dlq", "--queue", &dead_letters]);
+    let listed = run(&["dlq", "--queue", dead_letters]);
     let lines: Vec<serde_json::Value> =
         String::from_utf8(listed.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
     assert_eq!(lines.len(), 2);
     assert!(lines.iter().all(|l| l["reason"].as_str().unwrap().starts_with("malformed message body")), "{lines:?}");
 
-    let moved = run(&["redrive", "--from", &dead_letters, "--to", &queue, "--max", "1"]);
+    let moved = run(&["redrive", "--from", dead_letters, "--to", &queue, "--max", "1"]);
     assert!(String::from_utf8(moved.stdout).unwrap().starts_with("moved 1 message(s)"));
-    assert_eq!(queue_depth(&app.state.sqs, &dead_letters).await, 1);
-    assert_eq!(queue_depth(&app.state.sqs, &queue).await, 1);
+    eventually("the redriven one failed again", both_dead_lettered).await;
+
+    // Without --max, a redrive moves what the queue held when it started and ends, though each comes back.
+    let mut redrive = jobs().args(["redrive", "--from", dead_letters, "--to", &queue]).spawn().unwrap();
+    eventually("the redrive ends", async || redrive.try_wait().unwrap().is_some()).await;
+    let moved = redrive.wait_with_output().unwrap();
+    assert!(moved.status.success(), "{}", String::from_utf8_lossy(&moved.stderr));
+    assert!(String::from_utf8(moved.stdout).unwrap().starts_with("moved 2 message(s)"));
+    eventually("both failed again", both_dead_lettered).await;
+    poller.kill().unwrap();
+    poller.wait().unwrap();
 }
