@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
+use aws_sdk_dynamodb::{operation::update_item::UpdateItemError, types::ReturnValuesOnConditionCheckFailure};
 use kit::dynamo::{DynamoError, Item, n, s};
 
 use super::{Store, StoreError, keys, latest_index};
@@ -248,11 +248,12 @@ impl Store {
             .await;
         let (stored, written) = match update {
             Ok(output) => (output.attributes.unwrap_or_default(), true),
-            Err(err) => match err.into_service_error() {
-                aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(e) => {
-                    (e.item.ok_or(StoreError::PostNotFound)?, false)
+            // Read in place, not taken apart: a timeout taken apart would no longer read as one (503, not 500).
+            Err(err) => match err.as_service_error() {
+                Some(UpdateItemError::ConditionalCheckFailedException(e)) => {
+                    (e.item.clone().ok_or(StoreError::PostNotFound)?, false)
                 }
-                other => return Err(DynamoError::Sdk(Box::new(other.into())).into()),
+                _ => return Err(err.into()),
             },
         };
         if let Some(author) = stored.get("author_id").and_then(|v| v.as_s().ok()).and_then(|a| UserId::parse(a).ok()) {
