@@ -67,9 +67,8 @@ fn is_condition_failure<E: aws_sdk_dynamodb::error::ProvideErrorMetadata>(err: &
 /// A conditional like or unlike: its condition failing means it was already so (nothing changed).
 fn like_change<T, E, R>(written: Result<T, aws_sdk_dynamodb::error::SdkError<E, R>>) -> Result<LikeChange, StoreError>
 where
-    E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
-    aws_sdk_dynamodb::Error: From<aws_sdk_dynamodb::error::SdkError<E, R>>,
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
+    DynamoError: From<aws_sdk_dynamodb::error::SdkError<E, R>>,
 {
     match written {
         Ok(_) => Ok(LikeChange::Changed),
