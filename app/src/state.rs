@@ -52,7 +52,7 @@ pub struct AppParts {
 
 impl AppState {
     pub fn new(config: AppConfig, sdk: &SdkConfig) -> Self {
-        let db = dynamodb_client(sdk, config.request_timeout);
+        let db = aws_sdk_dynamodb::Client::new(sdk);
         let store =
             Store::new(db.clone(), config.table.clone(), config.latest_shards).with_read_cache(config.read_cache);
         let mut idempotency = Idempotency::new(db, config.table.clone(), Arc::new(kit::auth::subject_scope));
@@ -90,20 +90,6 @@ impl AppState {
         }
         Ok(state)
     }
-}
-
-/// A DynamoDB client that gives up (retries included) half a second before the request would time out: a slow
-/// table is then an overload the API answers (503 with Retry-After, `kit::dynamo::DynamoError::NoAnswer`), not a
-/// request cut off at its deadline (504, which the edge reads as the host failing).
-fn dynamodb_client(sdk: &SdkConfig, request_timeout: std::time::Duration) -> aws_sdk_dynamodb::Client {
-    use std::time::Duration;
-    let operation = request_timeout.saturating_sub(Duration::from_millis(500)).max(Duration::from_millis(500));
-    let mut timeouts = sdk.timeout_config().map(|t| t.to_builder()).unwrap_or_default();
-    timeouts.set_operation_timeout(Some(operation));
-    let attempt = sdk.timeout_config().and_then(|t| t.operation_attempt_timeout()).unwrap_or(operation);
-    timeouts.set_operation_attempt_timeout(Some(attempt.min(operation)));
-    let config = aws_sdk_dynamodb::config::Builder::from(sdk).timeout_config(timeouts.build()).build();
-    aws_sdk_dynamodb::Client::from_conf(config)
 }
 
 /// An S3 client for `sdk`; with an endpoint override (an emulator) it addresses buckets by path, not subdomain.

@@ -14,15 +14,18 @@ use aws_smithy_http_client::{
 
 /// Loads the SDK configuration from the environment with Stampede's HTTP client and timeouts.
 ///
-/// Timeouts: 1 s to connect, 3 s per attempt, 10 s per operation including retries. A request handler that
-/// waits longer than that on DynamoDB has already lost its client.
+/// Timeouts: 1 s to connect, 3 s per attempt, 10 s per operation including retries; and for the calls a request
+/// makes, all of them together end by the request's deadline (`deadline`: its timeout less a margin to answer),
+/// when the one still waiting fails and is not retried.
 ///
 /// Retries: the SDK's standard mode, the only retry of throttling and transient errors anywhere in Stampede: at
-/// most 3 attempts, 50 ms to 1 s of jittered backoff between them, and the standard retry quota, which stops
-/// retrying when most attempts fail (an overloaded table is not sent 3× the load). What still fails is the
-/// caller's overload (503 with Retry-After: `dynamo::DynamoError::is_overload`).
+/// most 3 attempts, jittered exponential backoff from 50 ms (at most 1 s) between them, and the standard retry
+/// quota (500 tokens per client process and service, 5 per retry, 10 per retry of a timeout, refilled by
+/// successes), which stops retrying when most attempts fail: an overloaded or unreachable table is not sent 3×
+/// the load. What still fails is the caller's overload (503 with Retry-After: `dynamo::DynamoError::is_overload`).
 pub async fn sdk_config() -> SdkConfig {
     let http_client = Builder::new().tls_provider(Provider::Rustls(CryptoMode::Ring)).build_https();
+    let http_client = crate::deadline::DeadlineHttpClient::new(http_client);
     let timeouts = TimeoutConfig::builder()
         .connect_timeout(Duration::from_secs(1))
         .operation_attempt_timeout(Duration::from_secs(3))

@@ -4,6 +4,7 @@
 use std::{collections::HashMap, time::Duration};
 
 use aws_sdk_dynamodb::{
+    config::http::HttpResponse,
     error::SdkError,
     operation::transact_write_items::{TransactWriteItemsError, builders::TransactWriteItemsFluentBuilder},
     types::{AttributeValue, ConditionCheck, Delete, Put, TransactWriteItem, Update},
@@ -23,6 +24,10 @@ pub enum DynamoError {
     /// be overloaded or out of reach; whether the request took effect is unknown.
     #[error("DynamoDB did not answer: {0}")]
     NoAnswer(String),
+    /// A server error (HTTP 5xx), whether the service's model names it (InternalServerError) or not (a 503, or
+    /// a 502 from something on the way): the service failed for now.
+    #[error("DynamoDB failed: {0}")]
+    ServerError(Box<aws_sdk_dynamodb::Error>),
     #[error("transaction still conflicting with concurrent writes after {MAX_ATTEMPTS} attempts")]
     Contended,
 }
@@ -30,39 +35,39 @@ pub enum DynamoError {
 impl DynamoError {
     /// Capacity trouble that clears on its own: the right answer is 503 with Retry-After, not 500. Throttling,
     /// whether of a whole request or of one item inside a transaction (its cancellation reason), a write that met
-    /// an item a transaction holds, the service's own transient failure, and no answer at all.
+    /// an item a transaction holds, the service's own failure (5xx), and no answer at all.
     pub fn is_overload(&self) -> bool {
         use aws_sdk_dynamodb::Error as E;
         match self {
-            Self::Contended | Self::NoAnswer(_) => true,
+            Self::Contended | Self::NoAnswer(_) | Self::ServerError(_) => true,
             Self::Sdk(e) => match e.as_ref() {
                 E::ProvisionedThroughputExceededException(_)
                 | E::RequestLimitExceeded(_)
                 | E::ThrottlingException(_)
                 | E::LimitExceededException(_)
                 | E::TransactionConflictException(_)
-                | E::TransactionInProgressException(_)
-                | E::InternalServerError(_) => true,
+                | E::TransactionInProgressException(_) => true,
                 E::TransactionCanceledException(e) => {
                     e.cancellation_reasons().iter().filter_map(|r| r.code()).any(is_transient_cancellation)
                 }
-                // An HTTP 503 the model does not name.
-                other => aws_sdk_dynamodb::error::ProvideErrorMetadata::code(other) == Some("ServiceUnavailable"),
+                _ => false,
             },
         }
     }
 }
 
-impl<E, R> From<SdkError<E, R>> for DynamoError
+impl<E> From<SdkError<E, HttpResponse>> for DynamoError
 where
-    aws_sdk_dynamodb::Error: From<SdkError<E, R>>,
+    aws_sdk_dynamodb::Error: From<SdkError<E, HttpResponse>>,
     E: std::error::Error + 'static,
-    R: std::fmt::Debug,
 {
-    fn from(err: SdkError<E, R>) -> Self {
+    fn from(err: SdkError<E, HttpResponse>) -> Self {
         match err {
             SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
                 Self::NoAnswer(aws_sdk_dynamodb::error::DisplayErrorContext(&err).to_string())
+            }
+            SdkError::ServiceError(ref service) if service.raw().status().is_server_error() => {
+                Self::ServerError(Box::new(err.into()))
             }
             err => Self::Sdk(Box::new(err.into())),
         }
@@ -296,6 +301,26 @@ mod tests {
         let outcome = transact_write(request(&client)).await.unwrap();
         assert!(outcome.failed_at(1) && !outcome.failed_at(0));
         assert_eq!(rule.num_calls(), 3);
+    }
+
+    #[tokio::test]
+    async fn server_errors_are_an_overload_whether_the_model_names_them_or_not() {
+        use aws_sdk_dynamodb::config::retry::RetryConfig;
+        use aws_smithy_runtime_api::http::StatusCode;
+        use aws_smithy_types::body::SdkBody;
+        let internal = r#"{"__type":"com.amazonaws.dynamodb.v20120810#InternalServerError","message":"x"}"#;
+        for (status, body) in [(500, internal), (502, "<html>Bad Gateway</html>"), (503, "")] {
+            let answer = mock!(Client::put_item)
+                .sequence()
+                .http_response(move || HttpResponse::new(StatusCode::try_from(status).unwrap(), SdkBody::from(body)))
+                .repeatedly()
+                .build();
+            // The SDK retries these (kit::aws); here only how the last one reads matters.
+            let no_retries = |config: aws_sdk_dynamodb::config::Builder| config.retry_config(RetryConfig::disabled());
+            let client = mock_client!(aws_sdk_dynamodb, RuleMode::Sequential, [&answer], no_retries);
+            let err: DynamoError = client.put_item().table_name("t").send().await.unwrap_err().into();
+            assert!(matches!(err, DynamoError::ServerError(_)) && err.is_overload(), "{status}: {err:?}");
+        }
     }
 
     #[tokio::test]

@@ -45,7 +45,8 @@ fn log_response<B>(response: &Response<B>, latency: Duration, _: &tracing::Span)
     }
 }
 
-/// Wraps `router` in the standard layers. `timeout` bounds each request (504 problem when exceeded).
+/// Wraps `router` in the standard layers. `timeout` bounds each request (504 problem when exceeded) and, less a
+/// margin, the AWS calls made for it (`deadline`).
 pub fn with_standard_layers(router: Router, timeout: Duration) -> Router {
     let request_id = axum::http::HeaderName::from_static(REQUEST_ID);
     router.layer(
@@ -70,8 +71,12 @@ pub fn with_standard_layers(router: Router, timeout: Duration) -> Router {
             // request armed a timer, and arming one woke tokio's timer driver with a system call and a thread
             // wake-up (perf and strace: about 10 µs of CPU on a cached read, as much as the read itself).
             // tower's polls the request first: one answered at once never touches the timer.
+            // A request past its time is the host's failure to finish (504: the edge may try its other
+            // upstream), not an outage of what it depends on: AWS calls end earlier, at the deadline, so that a
+            // store that does not answer is the API's own 503 with Retry-After (passed on, not failed over).
             .layer(HandleErrorLayer::new(|_: BoxError| async { StatusCode::GATEWAY_TIMEOUT }))
-            .layer(TimeoutLayer::new(timeout)),
+            .layer(TimeoutLayer::new(timeout))
+            .layer(middleware::from_fn_with_state(crate::deadline::aws_budget(timeout), crate::deadline::middleware)),
     )
 }
 

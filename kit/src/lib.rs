@@ -6,6 +6,7 @@ pub mod auth;
 pub mod aws;
 pub mod config;
 pub mod cursor;
+pub mod deadline;
 pub mod dynamo;
 pub mod edge_auth;
 pub mod http_layers;

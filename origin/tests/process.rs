@@ -2,7 +2,6 @@
 //! drain on SIGTERM, alone and under load behind a load balancer.
 
 use std::{
-    process::{Child, Command, Stdio},
     sync::{
         Arc,
         atomic::{AtomicBool, AtomicUsize, Ordering},
@@ -11,80 +10,18 @@ use std::{
 };
 
 use serde_json::{Value, json};
-use stampede_tests::free_port;
+use stampede_tests::origin_process::{OriginCommand, OriginProcess};
 
-struct Origin {
-    child: Child,
-    base: String,
-    metrics_base: String,
-}
+const ORIGIN: &str = env!("CARGO_BIN_EXE_origin");
 
-/// The origin binary on free ports (API, metrics) with the emulator's environment plus `extra` variables.
-fn origin_command(extra: &[(&str, &str)]) -> (Command, u16, u16) {
-    let (port, metrics_port) = (free_port(), free_port());
-    let mut command = Command::new(env!("CARGO_BIN_EXE_origin"));
-    command
-        .env("BIND_ADDR", format!("127.0.0.1:{port}"))
-        .env("METRICS_ADDR", format!("127.0.0.1:{metrics_port}"))
-        .env("LOG_FORMAT", "json")
-        .stdout(Stdio::null());
-    for (name, value) in extra {
-        command.env(name, value);
-    }
-    (command, port, metrics_port)
-}
-
-impl Origin {
-    fn start(extra: &[(&str, &str)]) -> Self {
-        let (mut command, port, metrics_port) = origin_command(extra);
-        Self {
-            child: command.spawn().expect("the origin binary starts"),
-            base: format!("http://127.0.0.1:{port}"),
-            metrics_base: format!("http://127.0.0.1:{metrics_port}"),
-        }
-    }
-
-    async fn wait_until_listening(&mut self) {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while reqwest::get(format!("{}/healthz", self.base)).await.is_err() {
-            assert!(self.child.try_wait().unwrap().is_none(), "the origin exited before listening");
-            assert!(Instant::now() < deadline, "the origin did not listen within 20 s");
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
-
-    fn terminate(&self) {
-        let status = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status().unwrap();
-        assert!(status.success());
-    }
-
-    fn wait_for_exit(&mut self, within: Duration) -> std::process::ExitStatus {
-        let deadline = Instant::now() + within;
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            assert!(Instant::now() < deadline, "the origin did not exit within {within:?}");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Origin {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+fn start(extra: &[(&str, &str)]) -> OriginProcess {
+    OriginCommand::new(ORIGIN, extra).spawn()
 }
 
 #[tokio::test]
 async fn serves_the_api_health_and_metrics_then_stops_gracefully() {
     stampede_tests::emulator_state().await; // fails clearly without the emulator
-    let mut origin = Origin::start(&[("DRAIN_DELAY_MS", "1000")]);
+    let mut origin = start(&[("DRAIN_DELAY_MS", "1000")]);
     origin.wait_until_listening().await;
     let http = reqwest::Client::new();
 
@@ -144,7 +81,7 @@ async fn is_live_and_ready_without_dynamodb() {
     // all): readiness does not ask DynamoDB. The secrets are read at start: given by value here, since the AWS
     // endpoint (Secrets Manager too) is out of reach.
     let cursor_secret = "cursor-secret-for-an-unreachable-aws-0123";
-    let mut origin = Origin::start(&[("AWS_ENDPOINT_URL", "http://127.0.0.1:9"), ("CURSOR_SECRET", cursor_secret)]);
+    let mut origin = start(&[("AWS_ENDPOINT_URL", "http://127.0.0.1:9"), ("CURSOR_SECRET", cursor_secret)]);
     origin.wait_until_listening().await;
     assert_eq!(reqwest::get(origin.url("/healthz")).await.unwrap().status(), 200);
     assert_eq!(reqwest::get(origin.url("/readyz")).await.unwrap().status(), 200);
@@ -197,10 +134,10 @@ impl Balancer {
 async fn drains_under_load_behind_a_load_balancer_without_failing_a_request() {
     stampede_tests::emulator_state().await;
     let drain = [("DRAIN_DELAY_MS", "1000")];
-    let (mut stopping, mut staying) = (Origin::start(&drain), Origin::start(&drain));
+    let (mut stopping, mut staying) = (start(&drain), start(&drain));
     stopping.wait_until_listening().await;
     staying.wait_until_listening().await;
-    let balancer = Balancer::new(vec![stopping.base.clone(), staying.base.clone()]);
+    let balancer = Balancer::new(vec![stopping.url(""), staying.url("")]);
     let http = reqwest::Client::new();
     let checks = tokio::spawn(balancer.clone().check_health(http.clone()));
 
@@ -247,13 +184,13 @@ async fn drains_under_load_behind_a_load_balancer_without_failing_a_request() {
 #[tokio::test]
 async fn refuses_to_start_with_bad_configuration() {
     stampede_tests::emulator_state().await;
-    let output = origin_command(&[("LATEST_SHARDS", "0")]).0.output().unwrap();
+    let output = OriginCommand::new(ORIGIN, &[("LATEST_SHARDS", "0")]).command.output().unwrap();
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("LATEST_SHARDS"), "the error must name the variable: {stderr}");
 
     // Without an identity provider it would refuse every write: it refuses to start instead.
-    let mut command = origin_command(&[]).0;
+    let mut command = OriginCommand::new(ORIGIN, &[]).command;
     let output = command.env_remove("AUTH_ISSUER").output().unwrap();
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);

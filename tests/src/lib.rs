@@ -3,6 +3,8 @@
 //! Must not hide failures: without the emulator's environment it panics and says how to get one.
 
 pub mod edge;
+pub mod freezable_proxy;
+pub mod origin_process;
 
 use std::{
     path::PathBuf,

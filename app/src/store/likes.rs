@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use aws_sdk_dynamodb::types::ReturnValuesOnConditionCheckFailure;
+use aws_sdk_dynamodb::{operation::update_item::UpdateItemError, types::ReturnValuesOnConditionCheckFailure};
 use kit::dynamo::{DynamoError, Item, n, s};
 
 use super::{Store, StoreError, keys, latest_index};
@@ -67,9 +67,8 @@ fn is_condition_failure<E: aws_sdk_dynamodb::error::ProvideErrorMetadata>(err: &
 /// A conditional like or unlike: its condition failing means it was already so (nothing changed).
 fn like_change<T, E, R>(written: Result<T, aws_sdk_dynamodb::error::SdkError<E, R>>) -> Result<LikeChange, StoreError>
 where
-    E: aws_sdk_dynamodb::error::ProvideErrorMetadata + std::error::Error + 'static,
-    R: std::fmt::Debug,
-    aws_sdk_dynamodb::Error: From<aws_sdk_dynamodb::error::SdkError<E, R>>,
+    E: aws_sdk_dynamodb::error::ProvideErrorMetadata,
+    DynamoError: From<aws_sdk_dynamodb::error::SdkError<E, R>>,
 {
     match written {
         Ok(_) => Ok(LikeChange::Changed),
@@ -248,11 +247,12 @@ impl Store {
             .await;
         let (stored, written) = match update {
             Ok(output) => (output.attributes.unwrap_or_default(), true),
-            Err(err) => match err.into_service_error() {
-                aws_sdk_dynamodb::operation::update_item::UpdateItemError::ConditionalCheckFailedException(e) => {
-                    (e.item.ok_or(StoreError::PostNotFound)?, false)
+            // Read in place, not taken apart: a timeout taken apart would no longer read as one (503, not 500).
+            Err(err) => match err.as_service_error() {
+                Some(UpdateItemError::ConditionalCheckFailedException(e)) => {
+                    (e.item.clone().ok_or(StoreError::PostNotFound)?, false)
                 }
-                other => return Err(DynamoError::Sdk(Box::new(other.into())).into()),
+                _ => return Err(err.into()),
             },
         };
         if let Some(author) = stored.get("author_id").and_then(|v| v.as_s().ok()).and_then(|a| UserId::parse(a).ok()) {

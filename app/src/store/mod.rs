@@ -63,9 +63,7 @@ impl StoreError {
 
 impl<E, R> From<aws_sdk_dynamodb::error::SdkError<E, R>> for StoreError
 where
-    aws_sdk_dynamodb::Error: From<aws_sdk_dynamodb::error::SdkError<E, R>>,
-    E: std::error::Error + 'static,
-    R: std::fmt::Debug,
+    DynamoError: From<aws_sdk_dynamodb::error::SdkError<E, R>>,
 {
     fn from(err: aws_sdk_dynamodb::error::SdkError<E, R>) -> Self {
         Self::Dynamo(err.into())
