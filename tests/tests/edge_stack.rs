@@ -56,8 +56,9 @@ async fn through_the_edge_to_the_origin_then_to_lambda_when_the_origin_stops() {
             .env("BIND_ADDR", format!("127.0.0.1:{origin_port}"))
             .env("METRICS_ADDR", "127.0.0.1:0")
             .env("EDGE_SECRET", EDGE_SECRET)
-            // Below the edge's origin timeout (1 s in its test environment): the origin gives up first.
-            .env("REQUEST_TIMEOUT_MS", "800")
+            // Below the edge's origin timeout (3 s here, as deployed): the origin gives up first. Its AWS calls
+            // share 2 s of it (`kit::deadline`): room for a loaded emulator's feed queries.
+            .env("REQUEST_TIMEOUT_MS", "2500")
             // The edge has no readiness to watch: when the test stops the origin, it is gone.
             .env("DRAIN_DELAY_MS", "0"),
     );
@@ -87,7 +88,12 @@ async fn through_the_edge_to_the_origin_then_to_lambda_when_the_origin_stops() {
     let edge = Edge::start(
         &format!("http://127.0.0.1:{origin_port}"),
         &lambda_url,
-        &[("EDGE_SECRET", EDGE_SECRET), ("AUTH_ISSUER", &issuer.url), ("AUTH_AUDIENCE", &issuer.audience)],
+        &[
+            ("EDGE_SECRET", EDGE_SECRET),
+            ("AUTH_ISSUER", &issuer.url),
+            ("AUTH_AUDIENCE", &issuer.audience),
+            ("ORIGIN_TIMEOUT_MS", "3000"),
+        ],
     )
     .await;
     let http = reqwest::Client::new();
@@ -162,7 +168,8 @@ async fn through_the_edge_to_the_origin_then_to_lambda_when_the_origin_stops() {
     // later) is the API's 503: passed on with Retry-After, not replayed on Lambda against the same table. The
     // client's retry, with the same key, finds the post the first attempt made. One post.
     let table = std::env::var("TABLE_NAME").unwrap();
-    stampede_tests::pushback(json!({"table": table, "faults": {"TransactWriteItems": {"latency_ms": 1500}}})).await;
+    // Past the origin's 2 s for AWS calls, within the edge's 3 s.
+    stampede_tests::pushback(json!({"table": table, "faults": {"TransactWriteItems": {"latency_ms": 2500}}})).await;
     let key = ulid::Ulid::generate().to_string();
     let create = || {
         http.post(edge.url("/v1/posts"))
@@ -176,7 +183,7 @@ async fn through_the_edge_to_the_origin_then_to_lambda_when_the_origin_stops() {
     assert_eq!(first.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!((headers["x-upstream"].as_str(), headers["retry-after"].as_str()), ("origin", "1"));
     stampede_tests::pushback(json!({"table": table, "off": true})).await;
-    tokio::time::sleep(Duration::from_millis(1_500)).await; // Retry-After, and the first write has landed
+    tokio::time::sleep(Duration::from_millis(2_000)).await; // Retry-After, and the first write has landed
     // A client retries a 503 after its Retry-After, a few times: on a loaded machine the emulator can be slower
     // than the origin's 500 ms DynamoDB deadline again. However many attempts, one post.
     let mut attempts = 1;
